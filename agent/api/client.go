@@ -223,9 +223,11 @@ func (c *Client) PutDeployment(ctx context.Context, slug string, spec Deployment
 	return &d, c.do(ctx, http.MethodPut, projectPath(slug, "deployment"), nil, spec, &d)
 }
 
-// DeleteDeployment stops and removes the app; the project stays.
-func (c *Client) DeleteDeployment(ctx context.Context, slug string) error {
-	return c.do(ctx, http.MethodDelete, projectPath(slug, "deployment"), nil, nil, nil)
+// DeleteDeployment records that the app should be stopped and removed (the
+// project stays). Wait for the returned generation with WaitDeployment.
+func (c *Client) DeleteDeployment(ctx context.Context, slug string) (*Deployment, error) {
+	var d Deployment
+	return &d, c.do(ctx, http.MethodDelete, projectPath(slug, "deployment"), nil, nil, &d)
 }
 
 // Logs returns the last n lines of the app's log.

@@ -7,13 +7,13 @@ import (
 
 // Stable error codes. Clients branch on these, never on messages.
 const (
-	CodeInvalid      = "invalid"       // 400: bad input; the message names the field
-	CodeUnauthorized = "unauthorized"  // 401: missing or wrong token
-	CodeNotFound     = "not_found"     // 404
-	CodeConflict     = "conflict"      // 409: exists already, or not allowed in the current state
-	CodeTooLarge     = "too_large"     // 413: request body over the limit
-	CodeInternal     = "internal"      // 500
-	CodeUnavailable  = "unavailable"   // 503: agent shutting down or a dependency is down
+	CodeInvalid      = "invalid"      // 400: bad input; the message names the field
+	CodeUnauthorized = "unauthorized" // 401: missing or wrong token
+	CodeNotFound     = "not_found"    // 404
+	CodeConflict     = "conflict"     // 409: exists already, or not allowed in the current state
+	CodeTooLarge     = "too_large"    // 413: request body over the limit
+	CodeInternal     = "internal"     // 500
+	CodeUnavailable  = "unavailable"  // 503: agent shutting down or a dependency is down
 )
 
 // Error is the error body every failed request carries.

@@ -1,0 +1,75 @@
+package agenttest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/runtimeops/terraform-provider-runtime/agent/api"
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/config"
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/daemon"
+)
+
+// testLogWriter sends agent logs to t.Log, so they show with a failing test.
+type testLogWriter struct{ t testing.TB }
+
+func (w testLogWriter) Write(b []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(string(b))
+	return len(b), nil
+}
+
+func start(t testing.TB, opts Options) *Agent {
+	cfg := config.Defaults()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.AppsListen = "127.0.0.1:0"
+	cfg.DataDir = opts.DataDir
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	cfg.KnownHosts = opts.KnownHostsFile
+	if cfg.KnownHosts == "" {
+		cfg.KnownHosts = cfg.DataDir + "/known_hosts"
+	}
+	cfg.KeyFile = cfg.DataDir + "/secret.key"
+	cfg.TrustOnFirstUse = opts.TrustOnFirstUse
+	cfg.AllowLocalRepos = opts.AllowLocalRepos
+	cfg.HealthTimeout = "60s"
+	cfg.Environments = opts.Environments
+	if cfg.Environments == nil {
+		EnsureStandinImage(t)
+		cfg.Environments = map[string]string{"python-3.12": StandinImage}
+	}
+	b := make([]byte, 16)
+	rand.Read(b)
+	cfg.Token = hex.EncodeToString(b)
+	level := hclog.Info
+	if os.Getenv("AGENTTEST_DEBUG") != "" {
+		level = hclog.Debug
+	}
+	log := hclog.New(&hclog.LoggerOptions{Name: "agent", Level: level, Output: testLogWriter{t}})
+	d, err := daemon.Start(context.Background(), &cfg, log, "test")
+	if err != nil {
+		t.Fatalf("starting runtime-agent: %v", err)
+	}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			d.Stop()
+		}
+	}
+	t.Cleanup(stop)
+	endpoint := "http://" + d.APIAddr
+	c, err := api.NewClient(api.ClientConfig{Endpoint: endpoint, Token: cfg.Token, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Agent{Endpoint: endpoint, Token: cfg.Token, AppsAddr: d.AppsAddr, AppsDomain: cfg.AppsDomain,
+		DataDir: cfg.DataDir, Client: c, stop: stop}
+}

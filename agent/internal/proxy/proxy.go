@@ -1,0 +1,126 @@
+// Package proxy is the agent's reverse proxy for apps: it serves each running
+// app at http://<slug>.<apps domain> and forwards to the app's container on
+// the Docker network. Websocket upgrades pass through (Streamlit needs them);
+// the request path is forwarded unchanged.
+package proxy
+
+import (
+	"fmt"
+	"html"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Route is where one app is served from.
+type Route struct {
+	UID  string // project incarnation that set the route
+	Addr string // container ip:port
+}
+
+// Proxy routes requests by Host header.
+type Proxy struct {
+	domain string
+	log    hclog.Logger
+
+	mu     sync.RWMutex
+	routes map[string]Route // slug → route
+	down   map[string]string
+}
+
+// New returns a proxy for <slug>.<domain>.
+func New(domain string, log hclog.Logger) *Proxy {
+	return &Proxy{domain: strings.ToLower(strings.TrimSuffix(domain, ".")), log: log,
+		routes: map[string]Route{}, down: map[string]string{}}
+}
+
+// Set points slug at addr.
+func (p *Proxy) Set(slug string, r Route) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.routes[slug] = r
+	delete(p.down, slug)
+}
+
+// Unset removes slug's route if it still belongs to uid (empty uid: any),
+// remembering why the app is down for the error page.
+func (p *Proxy) Unset(slug, uid, why string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r, ok := p.routes[slug]; ok && (uid == "" || r.UID == uid) {
+		delete(p.routes, slug)
+	}
+	if why != "" {
+		p.down[slug] = why
+	} else {
+		delete(p.down, slug)
+	}
+}
+
+// Lookup returns slug's route.
+func (p *Proxy) Lookup(slug string) (Route, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	r, ok := p.routes[slug]
+	return r, ok
+}
+
+// slugOf extracts the slug from a Host header.
+func (p *Proxy) slugOf(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	suffix := "." + p.domain
+	if !strings.HasSuffix(host, suffix) {
+		return ""
+	}
+	slug := strings.TrimSuffix(host, suffix)
+	if strings.Contains(slug, ".") {
+		return ""
+	}
+	return slug
+}
+
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	slug := p.slugOf(r.Host)
+	if slug == "" {
+		page(w, http.StatusNotFound, "No app here", fmt.Sprintf("Apps are served at http://&lt;slug&gt;.%s; %q is not such a name.", html.EscapeString(p.domain), r.Host))
+		return
+	}
+	route, ok := p.Lookup(slug)
+	if !ok {
+		p.mu.RLock()
+		why := p.down[slug]
+		p.mu.RUnlock()
+		if why == "" {
+			why = "No running app has this name."
+		}
+		page(w, http.StatusBadGateway, "App "+slug+" is not running", why)
+		return
+	}
+	target := &url.URL{Scheme: "http", Host: route.Addr}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Host = pr.In.Host // apps build absolute URLs from Host
+			pr.SetXForwarded()
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			p.log.Debug("app unreachable", "slug", slug, "error", err)
+			page(w, http.StatusBadGateway, "App "+slug+" is not answering", "The app's container did not answer; it may be starting or restarting.")
+		},
+	}
+	rp.ServeHTTP(w, r)
+}
+
+func page(w http.ResponseWriter, code int, title, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, "<!doctype html><title>%s</title><h1>%s</h1><p>%s</p>\n", html.EscapeString(title), html.EscapeString(title), msg)
+}

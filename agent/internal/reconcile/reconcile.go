@@ -1,0 +1,601 @@
+// Package reconcile makes the host match the desired state in the store.
+// API handlers only record intent (a new generation) and enqueue the
+// project's slug; workers here fetch code, build environment images and
+// start or stop containers, then record what they observed together with the
+// generation they acted on. Clients wait for that generation.
+package reconcile
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/runtimeops/terraform-provider-runtime/agent/api"
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/apptype"
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/proxy"
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/runtime"
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/seal"
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/store"
+)
+
+// Labels on every container the agent creates. Labels, not names, are how
+// the agent finds its containers again after a restart.
+const (
+	// LabelAgent holds the id of the agent (one per data directory) that owns
+	// the container, so agents sharing a Docker engine never touch each
+	// other's containers.
+	LabelAgent      = "io.runtimeops.agent"
+	LabelProject    = "io.runtimeops.project"
+	LabelProjectUID = "io.runtimeops.project-uid"
+	LabelGeneration = "io.runtimeops.generation"
+	LabelCommit     = "io.runtimeops.commit"
+	LabelConfigHash = "io.runtimeops.config-hash"
+	LabelAppType    = "io.runtimeops.app-type"
+)
+
+// logTail is how many log lines a failure message carries.
+const logTail = 30
+
+// Git is what the reconciler needs from package gitsync.
+type Git interface {
+	Sync(ctx context.Context, dir, url, branch string, privateKey []byte) (string, error)
+	Resolve(dir, rev string) (string, error)
+	Export(dir, commit, dest string) error
+	HasFile(dir, commit, path string) (bool, error)
+	ReadFile(dir, commit, path string) ([]byte, error)
+	RemoteHead(ctx context.Context, url, branch string, privateKey []byte) (string, error)
+}
+
+// Runtime is what the reconciler needs from package runtime.
+type Runtime interface {
+	EnsureEnvImage(ctx context.Context, base string, files map[string][]byte) (string, bool, error)
+	Create(ctx context.Context, spec runtime.ContainerSpec) (string, error)
+	Start(ctx context.Context, id string) error
+	Stop(ctx context.Context, id string, timeout time.Duration) error
+	Remove(ctx context.Context, id string) error
+	Inspect(ctx context.Context, id string) (*runtime.Container, error)
+	List(ctx context.Context, labels map[string]string) ([]runtime.Container, error)
+	Logs(ctx context.Context, id string, tail int) ([]string, error)
+	FollowLogs(ctx context.Context, id string, tail int, w io.Writer) error
+}
+
+// Config holds the reconciler's settings.
+type Config struct {
+	AgentID       string
+	DataDir       string
+	Environments  map[string]string
+	HealthTimeout time.Duration
+	Workers       int
+	AppsDomain    string
+	AppsPort      int
+}
+
+// Reconciler acts on desired state.
+type Reconciler struct {
+	cfg    Config
+	store  *store.Store
+	sealer *seal.Sealer
+	git    Git
+	rt     Runtime
+	proxy  *proxy.Proxy
+	log    hclog.Logger
+	q      *queue
+
+	// buildMu serialises environment image builds: two pip installs at once
+	// on a small host starve the running apps.
+	buildMu sync.Mutex
+}
+
+// New builds a reconciler.
+func New(cfg Config, st *store.Store, sealer *seal.Sealer, git Git, rt Runtime, px *proxy.Proxy, log hclog.Logger) *Reconciler {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
+	if cfg.HealthTimeout <= 0 {
+		cfg.HealthTimeout = 2 * time.Minute
+	}
+	return &Reconciler{cfg: cfg, store: st, sealer: sealer, git: git, rt: rt, proxy: px, log: log, q: newQueue()}
+}
+
+// Enqueue asks for slug to be reconciled.
+func (r *Reconciler) Enqueue(slug string) { r.q.add(slug) }
+
+// KeyContext is the sealing context of a project's private deploy key.
+func KeyContext(uid string) string { return "project/" + uid + "/deploy-key" }
+
+// NewUID returns a fresh project incarnation id.
+func NewUID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// AppURL is where the proxy serves slug.
+func (r *Reconciler) AppURL(slug string) string {
+	u := "http://" + slug + "." + r.cfg.AppsDomain
+	if r.cfg.AppsPort != 80 {
+		u += ":" + strconv.Itoa(r.cfg.AppsPort)
+	}
+	return u + "/"
+}
+
+func (r *Reconciler) projectDir(uid string) string {
+	return filepath.Join(r.cfg.DataDir, "projects", uid)
+}
+
+// Run adopts what is already on the host, then works the queue until ctx ends.
+func (r *Reconciler) Run(ctx context.Context) error {
+	if err := r.adopt(ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < r.cfg.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				slug, ok := r.q.get()
+				if !ok {
+					return
+				}
+				r.reconcile(ctx, slug)
+				r.q.done(slug)
+			}
+		}()
+	}
+	// Periodic pass: keeps proxy routes pointing at the right container IPs
+	// after Docker restarted a container by itself.
+	go func() {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				r.refreshRoutes(ctx)
+			}
+		}
+	}()
+	<-ctx.Done()
+	r.q.close()
+	wg.Wait()
+	return nil
+}
+
+// adopt runs once at start: containers found by label that match the
+// desired state are taken over as they are (a healthy app is not
+// restarted); containers of projects that no longer exist are removed;
+// unfinished work is queued again.
+func (r *Reconciler) adopt(ctx context.Context) error {
+	projects, err := r.store.List()
+	if err != nil {
+		return err
+	}
+	containers, err := r.rt.List(ctx, map[string]string{LabelAgent: r.cfg.AgentID})
+	if err != nil {
+		return fmt.Errorf("listing containers: %w", err)
+	}
+	byUID := map[string][]runtime.Container{}
+	for _, c := range containers {
+		byUID[c.Labels[LabelProjectUID]] = append(byUID[c.Labels[LabelProjectUID]], c)
+	}
+	known := map[string]bool{}
+	for _, p := range projects {
+		known[p.UID] = true
+		if p.Observed.Generation < p.Generation {
+			r.log.Info("resuming unfinished work", "project", p.Slug, "generation", p.Generation)
+			r.Enqueue(p.Slug)
+			continue
+		}
+		if p.Desired == nil || p.Desired.State != api.StateRunning || p.Observed.Status != api.StatusDeployed {
+			for _, c := range byUID[p.UID] {
+				if c.Running {
+					r.Enqueue(p.Slug) // should not be running: let the worker stop it
+				}
+			}
+			continue
+		}
+		for _, c := range byUID[p.UID] {
+			if c.ID == p.Observed.ContainerID && c.Running {
+				r.setRoute(p, &c)
+				r.log.Info("adopted running app", "project", p.Slug, "container", shortID(c.ID))
+			}
+		}
+	}
+	for uid, cs := range byUID {
+		if known[uid] {
+			continue
+		}
+		for _, c := range cs {
+			r.log.Info("removing container of a deleted project", "container", c.Name)
+			if err := r.rt.Remove(ctx, c.ID); err != nil {
+				r.log.Warn("could not remove orphan container", "container", c.Name, "error", err)
+			}
+		}
+	}
+	return nil
+}
+
+func (r *Reconciler) setRoute(p *store.Project, c *runtime.Container) {
+	tpl, err := apptype.Lookup(p.AppType)
+	if err != nil || c.IP == "" {
+		return
+	}
+	r.proxy.Set(p.Slug, proxy.Route{UID: p.UID, Addr: c.IP + ":" + strconv.Itoa(tpl.Port)})
+}
+
+func (r *Reconciler) refreshRoutes(ctx context.Context) {
+	projects, err := r.store.List()
+	if err != nil {
+		return
+	}
+	for _, p := range projects {
+		if p.Observed.Status != api.StatusDeployed || p.Observed.ContainerID == "" || p.Observed.Generation < p.Generation {
+			continue
+		}
+		if c, err := r.rt.Inspect(ctx, p.Observed.ContainerID); err == nil && c.Running {
+			r.setRoute(p, c)
+		}
+	}
+}
+
+var errStale = errors.New("project was deleted or replaced while being worked on")
+
+// reconcile acts on the newest generation of one project.
+func (r *Reconciler) reconcile(ctx context.Context, slug string) {
+	p, err := r.store.Get(slug)
+	if errors.Is(err, store.ErrNotFound) {
+		return
+	}
+	if err != nil {
+		r.log.Error("reading project", "project", slug, "error", err)
+		return
+	}
+	if p.Observed.Generation >= p.Generation {
+		return
+	}
+	log := r.log.With("project", slug, "generation", p.Generation)
+	var obs store.Observed
+	switch {
+	case p.Desired == nil:
+		obs = r.remove(ctx, p)
+	case p.Desired.State == api.StateStopped:
+		obs = r.stop(ctx, p)
+	default:
+		obs = r.deploy(ctx, p, log)
+	}
+	obs.Generation = p.Generation
+	_, err = r.store.Update(slug, func(q *store.Project) error {
+		if q.UID != p.UID {
+			return errStale
+		}
+		q.Observed = obs
+		return nil
+	})
+	if errors.Is(err, errStale) || errors.Is(err, store.ErrNotFound) {
+		// Deleted while we worked: do not leave what we created behind.
+		r.cleanup(ctx, p.UID, p.Slug)
+		return
+	}
+	if err != nil {
+		log.Error("recording result", "error", err)
+		return
+	}
+	if obs.Status == api.StatusFailed {
+		log.Warn("deploy failed", "reason", firstLine(obs.LastError))
+	} else {
+		log.Info("reconciled", "status", obs.Status, "commit", short(obs.DeployedCommit))
+	}
+}
+
+func (r *Reconciler) containers(ctx context.Context, uid string) []runtime.Container {
+	cs, err := r.rt.List(ctx, map[string]string{LabelAgent: r.cfg.AgentID, LabelProjectUID: uid})
+	if err != nil {
+		r.log.Warn("listing containers", "error", err)
+	}
+	return cs
+}
+
+func (r *Reconciler) stop(ctx context.Context, p *store.Project) store.Observed {
+	obs := p.Observed
+	obs.LastError = ""
+	obs.Status = api.StatusStopped
+	r.proxy.Unset(p.Slug, p.UID, "The app was stopped.")
+	for _, c := range r.containers(ctx, p.UID) {
+		if c.Running || c.Restarting {
+			if err := r.rt.Stop(ctx, c.ID, 10*time.Second); err != nil {
+				obs.Status = api.StatusFailed
+				obs.LastError = "could not stop the app's container: " + err.Error()
+			}
+		}
+	}
+	return obs
+}
+
+func (r *Reconciler) remove(ctx context.Context, p *store.Project) store.Observed {
+	obs := p.Observed
+	r.proxy.Unset(p.Slug, p.UID, "The app has no deployment.")
+	for _, c := range r.containers(ctx, p.UID) {
+		if err := r.rt.Remove(ctx, c.ID); err != nil {
+			obs.Status = api.StatusFailed
+			obs.LastError = "could not remove the app's container: " + err.Error()
+			return obs
+		}
+	}
+	obs.ContainerID, obs.ConfigHash, obs.LastError = "", "", ""
+	if obs.Status != api.StatusCreated {
+		obs.Status = api.StatusStopped
+	}
+	return obs
+}
+
+// Forget removes everything a deleted project left on the host: its
+// containers, its route, its clone and releases. Only the given incarnation
+// (uid) is touched, so a new project with the same slug is safe.
+func (r *Reconciler) Forget(ctx context.Context, uid, slug string) {
+	r.cleanup(ctx, uid, slug)
+}
+
+func (r *Reconciler) cleanup(ctx context.Context, uid, slug string) {
+	r.proxy.Unset(slug, uid, "")
+	for _, c := range r.containers(ctx, uid) {
+		if err := r.rt.Remove(ctx, c.ID); err != nil {
+			r.log.Warn("removing container of deleted project", "project", slug, "error", err)
+		}
+	}
+	if err := os.RemoveAll(r.projectDir(uid)); err != nil {
+		r.log.Warn("removing project files", "project", slug, "error", err)
+	}
+}
+
+func fail(obs store.Observed, format string, args ...any) store.Observed {
+	obs.Status = api.StatusFailed
+	obs.LastError = fmt.Sprintf(format, args...)
+	return obs
+}
+
+// deploy fetches, checks, builds and runs the desired commit.
+func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Logger) store.Observed {
+	obs := p.Observed
+	tpl, err := apptype.Lookup(p.AppType)
+	if err != nil {
+		return fail(obs, "%v", err)
+	}
+	key, err := r.sealer.Open(p.PrivateKeySealed, KeyContext(p.UID))
+	if err != nil {
+		return fail(obs, "reading the project's deploy key: %v", err)
+	}
+	dir := r.projectDir(p.UID)
+	repo := filepath.Join(dir, "repo")
+	head, err := r.git.Sync(ctx, repo, p.GitURL, p.Branch, key)
+	if err != nil {
+		return fail(obs, "fetching %s (branch %q) failed: %v%s", api.RedactURL(p.GitURL), p.Branch, err, r.keyHint(p, err))
+	}
+	commit := head
+	if p.Desired.Commit != "" {
+		commit, err = r.git.Resolve(repo, p.Desired.Commit)
+		if err != nil {
+			return fail(obs, "commit %q is not in %s (branch %q): push it, or fix the deployment's commit", p.Desired.Commit, api.RedactURL(p.GitURL), p.Branch)
+		}
+	}
+	entry := api.CleanPath(p.Path)
+	ok, err := r.git.HasFile(repo, commit, entry)
+	if err != nil {
+		return fail(obs, "checking the entrypoint: %v", err)
+	}
+	if !ok {
+		return fail(obs, "entrypoint %q not found in %s on branch %q at commit %s: set path to the app's file, relative to the repository root (for example \"src/app.py\")",
+			p.Path, api.RedactURL(p.GitURL), p.Branch, short(commit))
+	}
+	base, ok := r.cfg.Environments[p.Environment]
+	if !ok {
+		return fail(obs, "environment %q is not configured on this agent: use one of %s, or add it to the agent's environments", p.Environment, strings.Join(sortedKeys(r.cfg.Environments), ", "))
+	}
+	release := filepath.Join(dir, "releases", commit)
+	if err := r.git.Export(repo, commit, release); err != nil {
+		return fail(obs, "exporting commit %s: %v", short(commit), err)
+	}
+	deps := r.dependencyFiles(repo, commit, entry)
+	r.buildMu.Lock()
+	image, built, err := r.rt.EnsureEnvImage(ctx, base, deps)
+	r.buildMu.Unlock()
+	if err != nil {
+		return fail(obs, "building the environment image from %s: %v", base, err)
+	}
+	if built {
+		log.Info("built environment image", "image", image)
+	}
+
+	env := tpl.EnvList()
+	sort.Strings(env)
+	spec := runtime.ContainerSpec{
+		Name:        "runtime-" + p.Slug,
+		Image:       image,
+		Cmd:         tpl.Command(entry),
+		Env:         env,
+		WorkingDir:  apptype.AppDir,
+		Mounts:      []runtime.Mount{{Source: release, Target: apptype.AppDir, ReadOnly: true}},
+		StopTimeout: 10,
+	}
+	hash := configHash(spec, p.Desired.Revision)
+	spec.Labels = map[string]string{
+		LabelAgent:      r.cfg.AgentID,
+		LabelProject:    p.Slug,
+		LabelProjectUID: p.UID,
+		LabelGeneration: strconv.FormatInt(p.Generation, 10),
+		LabelCommit:     commit,
+		LabelConfigHash: hash,
+		LabelAppType:    p.AppType,
+	}
+
+	// Keep a container that already runs exactly this config: re-applying
+	// the same plan must not restart a healthy app.
+	var id string
+	for _, c := range r.containers(ctx, p.UID) {
+		if id == "" && c.Labels[LabelConfigHash] == hash {
+			id = c.ID
+			if !c.Running {
+				if err := r.rt.Start(ctx, id); err != nil {
+					return fail(obs, "starting the app's container: %v", err)
+				}
+			}
+			continue
+		}
+		if err := r.rt.Remove(ctx, c.ID); err != nil {
+			return fail(obs, "removing the previous container: %v", err)
+		}
+	}
+	if id == "" {
+		r.proxy.Unset(p.Slug, p.UID, "The app is being deployed.")
+		id, err = r.rt.Create(ctx, spec)
+		if err != nil {
+			return fail(obs, "starting the app's container: %v", err)
+		}
+	}
+	obs.ContainerID, obs.ConfigHash, obs.DeployedCommit = id, hash, commit
+	c, err := r.waitHealthy(ctx, id, tpl)
+	if err != nil {
+		// Stop it so Docker's restart policy does not loop a broken app;
+		// the container stays for `runtime-agent logs`.
+		r.rt.Stop(ctx, id, 5*time.Second)
+		r.proxy.Unset(p.Slug, p.UID, "The last deploy failed.")
+		return fail(obs, "app did not become healthy (commit %s): %v%s", short(commit), err, r.tail(ctx, id))
+	}
+	r.setRoute(p, c)
+	obs.Status, obs.LastError, obs.StartedAt = api.StatusDeployed, "", c.StartedAt
+	return obs
+}
+
+// keyHint adds the deploy key's fingerprint to an authentication failure,
+// so the user can compare it with the key registered at the git host.
+func (r *Reconciler) keyHint(p *store.Project, err error) string {
+	msg := strings.ToLower(err.Error())
+	if strings.Contains(msg, "permission denied") || strings.Contains(msg, "deploy key") || strings.Contains(msg, "unable to authenticate") {
+		return fmt.Sprintf(" (the project's deploy key is %s; register it with the git host, read-only is enough)", p.Fingerprint)
+	}
+	return ""
+}
+
+// dependencyFiles finds the nearest requirements.txt from the entrypoint's
+// folder up to the repository root.
+func (r *Reconciler) dependencyFiles(repo, commit, entry string) map[string][]byte {
+	dir := path.Dir(entry)
+	for {
+		name := path.Join(dir, "requirements.txt")
+		if dir == "." {
+			name = "requirements.txt"
+		}
+		if b, err := r.git.ReadFile(repo, commit, name); err == nil {
+			return map[string][]byte{"requirements.txt": b}
+		}
+		if dir == "." || dir == "/" || dir == "" {
+			return nil
+		}
+		dir = path.Dir(dir)
+	}
+}
+
+// waitHealthy probes the app until it answers healthy, it exits, or the
+// health timeout passes.
+func (r *Reconciler) waitHealthy(ctx context.Context, id string, tpl *apptype.Template) (*runtime.Container, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.HealthTimeout)
+	defer cancel()
+	var last string
+	for {
+		c, err := r.rt.Inspect(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("inspecting the container: %w", err)
+		}
+		if c.OOMKilled {
+			return nil, errors.New("the app ran out of memory (OOM killed)")
+		}
+		if !c.Running || c.Restarting || c.RestartCount > 0 {
+			return nil, fmt.Errorf("the app exited with code %d while starting", c.ExitCode)
+		}
+		if c.IP != "" {
+			status, body, err := runtime.ProbeHTTP(ctx, tpl.HealthURL(c.IP), 2*time.Second)
+			if err == nil && tpl.Healthy(status, body) {
+				return c, nil
+			}
+			if err != nil {
+				last = err.Error()
+			} else {
+				last = fmt.Sprintf("GET %s answered %d", tpl.HealthPath, status)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("no healthy answer within %s (last probe: %s)", r.cfg.HealthTimeout, last)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+func (r *Reconciler) tail(ctx context.Context, id string) string {
+	lines, err := r.rt.Logs(ctx, id, logTail)
+	if err != nil || len(lines) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\nlast %d lines of the app's log:\n%s", len(lines), strings.Join(lines, "\n"))
+}
+
+// configHash identifies everything that defines the container; a change of
+// it means the container must be replaced.
+func configHash(spec runtime.ContainerSpec, revision string) string {
+	h := sha256.New()
+	w := func(s string) { io.WriteString(h, s); h.Write([]byte{0}) }
+	w(spec.Image)
+	w(spec.WorkingDir)
+	w(revision)
+	for _, s := range spec.Cmd {
+		w("cmd:" + s)
+	}
+	for _, s := range spec.Env {
+		w("env:" + s)
+	}
+	for _, m := range spec.Mounts {
+		w(fmt.Sprintf("mount:%s:%s:%v:%v", m.Source, m.Target, m.ReadOnly, m.Volume))
+	}
+	w(fmt.Sprintf("limits:%d:%g", spec.MemoryMB, spec.CPUs))
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+func shortID(id string) string { return short(id) }
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# make demo: start a local runtime-agent, create a demo git repository and
+# apply examples/quickstart against them with the freshly built provider.
+# `scripts/demo.sh stop` (make demo-stop) destroys the demo app and stops
+# the agent.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+demo="$root/.demo"
+mkdir -p "$demo"
+
+api_addr=127.0.0.1:7788
+apps_addr=127.0.0.1:8080
+
+tf_env() {
+  export TF_CLI_CONFIG_FILE="$demo/terraformrc"
+  export RUNTIME_ENDPOINT="http://$api_addr"
+  export RUNTIME_TOKEN="$(cat "$demo/token")"
+  export TF_IN_AUTOMATION=1
+}
+
+stop() {
+  if [ -f "$demo/agent.pid" ] && kill -0 "$(cat "$demo/agent.pid")" 2>/dev/null; then
+    tf_env
+    terraform -chdir="$demo/stack" destroy -auto-approve -input=false >/dev/null && echo "demo: app destroyed"
+    kill "$(cat "$demo/agent.pid")" && echo "demo: agent stopped"
+  fi
+  rm -f "$demo/agent.pid"
+}
+
+if [ "${1:-}" = stop ]; then
+  stop
+  exit 0
+fi
+stop 2>/dev/null || true
+
+# The environment image. A real host pulls python:3.12-slim and installs
+# streamlit from requirements.txt; this machine has no registry, so when
+# that image is missing the demo uses the local stand-in (scripts/standin-image.sh),
+# which answers like streamlit does.
+image=python:3.12-slim
+if ! docker image inspect "$image" >/dev/null 2>&1; then
+  image=runtime-standin/python:3.12-slim
+  echo "demo: $image stands in for python:3.12-slim (no image registry reachable here)"
+fi
+
+[ -f "$demo/token" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$demo/token"
+chmod 600 "$demo/token"
+cat > "$demo/agent.hcl" <<HCL
+listen            = "$api_addr"
+apps_listen       = "$apps_addr"
+apps_domain       = "localhost"
+data_dir          = "$demo/agent"
+token_file        = "$demo/token"
+# The demo repository is a local path; real projects use git over SSH.
+allow_local_repos = true
+environments = {
+  "python-3.12" = "$image"
+}
+HCL
+
+# A demo repository with a one-file Streamlit app.
+repo="$demo/sales-dashboard"
+if [ ! -d "$repo/.git" ]; then
+  mkdir -p "$repo/src"
+  cat > "$repo/src/app.py" <<'PY'
+import streamlit as st
+
+st.title("Sales dashboard")
+st.write("Deployed by runtime-agent from git.")
+PY
+  echo "streamlit" > "$repo/requirements.txt"
+  git -C "$repo" init -q -b main
+  git -C "$repo" -c user.name=demo -c user.email=demo@example.com add -A
+  git -C "$repo" -c user.name=demo -c user.email=demo@example.com commit -qm "Sales dashboard"
+fi
+
+nohup "$root/bin/runtime-agent" serve --config "$demo/agent.hcl" >"$demo/agent.log" 2>&1 &
+echo $! > "$demo/agent.pid"
+for _ in $(seq 50); do
+  curl -fsS "http://$api_addr/healthz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -fsS "http://$api_addr/healthz" >/dev/null || { echo "demo: the agent did not start; see $demo/agent.log" >&2; cat "$demo/agent.log" >&2; exit 1; }
+echo "demo: runtime-agent is up at http://$api_addr (log: $demo/agent.log)"
+
+cat > "$demo/terraformrc" <<RC
+provider_installation {
+  dev_overrides {
+    "registry.terraform.io/runtimeops/runtime" = "$root/bin"
+  }
+  direct {}
+}
+RC
+mkdir -p "$demo/stack"
+cp "$root/examples/quickstart/"*.tf "$demo/stack/"
+tf_env
+terraform -chdir="$demo/stack" apply -auto-approve -input=false \
+  -var "git_url=$repo" -var "path=src/app.py" 2>&1 | grep -v "Warning: Provider development overrides\|dev_overrides\|The following provider\|registry.terraform.io/runtimeops/runtime in\|applying changes may\|^ *-\|published releases\|^│ *$\|^╷\|^╵" || true
+url="$(terraform -chdir="$demo/stack" output -raw url)"
+echo
+if curl -fsS --resolve "sales-dashboard.localhost:8080:127.0.0.1" "$url" >/dev/null; then
+  echo "demo: the app answers at $url"
+else
+  echo "demo: the app did not answer at $url; see $demo/agent.log" >&2
+  exit 1
+fi
+echo "demo: open $url in a browser (names under .localhost resolve to this machine)"
+echo "demo: inspect with: RUNTIME_AGENT_TOKEN_FILE=$demo/token bin/runtime-agent projects"
+echo "demo: stop with:    make demo-stop"
