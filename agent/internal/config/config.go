@@ -38,8 +38,8 @@ type Config struct {
 
 	// Token is never read from the config file (files get copied around);
 	// it comes from RUNTIME_AGENT_TOKEN or the token file.
-	Token       string `hcl:"-"`
-	InsecureDev bool   `hcl:"-"`
+	Token       string
+	InsecureDev bool
 }
 
 // Defaults are the documented defaults.

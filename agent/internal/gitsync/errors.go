@@ -51,7 +51,7 @@ type AuthError struct {
 }
 
 func (e *AuthError) Error() string {
-	return fmt.Sprintf("the git host %s does not accept the deploy key %s (ssh user %q): "+
+	return fmt.Sprintf("permission denied: the git host %s does not accept the deploy key %s (ssh user %q): "+
 		"register the project's deploy key with the repository (read access is enough) and retry",
 		e.Host, e.Fingerprint, e.User)
 }

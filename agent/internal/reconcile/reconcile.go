@@ -384,7 +384,7 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 	repo := filepath.Join(dir, "repo")
 	head, err := r.git.Sync(ctx, repo, p.GitURL, p.Branch, key)
 	if err != nil {
-		return fail(obs, "fetching %s (branch %q) failed: %v%s", api.RedactURL(p.GitURL), p.Branch, err, r.keyHint(p, err))
+		return fail(obs, "fetching %s (branch %q) failed: %v", api.RedactURL(p.GitURL), p.Branch, err)
 	}
 	commit := head
 	if p.Desired.Commit != "" {
@@ -479,16 +479,6 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 	r.setRoute(p, c)
 	obs.Status, obs.LastError, obs.StartedAt = api.StatusDeployed, "", c.StartedAt
 	return obs
-}
-
-// keyHint adds the deploy key's fingerprint to an authentication failure,
-// so the user can compare it with the key registered at the git host.
-func (r *Reconciler) keyHint(p *store.Project, err error) string {
-	msg := strings.ToLower(err.Error())
-	if strings.Contains(msg, "permission denied") || strings.Contains(msg, "deploy key") || strings.Contains(msg, "unable to authenticate") {
-		return fmt.Sprintf(" (the project's deploy key is %s; register it with the git host, read-only is enough)", p.Fingerprint)
-	}
-	return ""
 }
 
 // dependencyFiles finds the nearest requirements.txt from the entrypoint's

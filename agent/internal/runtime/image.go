@@ -143,16 +143,22 @@ func sortedNames(files map[string][]byte) []string {
 }
 
 // envDockerfile renders the recipe. FROM names the base by ID so the image
-// built is the one hashed, even if the base tag moves meanwhile. The labels
-// come before COPY so that intermediate images of a failed build carry them
-// too and can be found and pruned. RUN uses the exec form: images need not
-// have a shell.
-func envDockerfile(baseID, hash string) string {
+// built is the one hashed, even if the base tag moves meanwhile. All labels
+// are set in one LABEL before COPY: intermediate images of a failed build
+// carry them too and can be found and pruned, and the classic builder's
+// build-time labels would add one more layer per label. RUN uses the exec
+// form: images need not have a shell.
+func envDockerfile(base, baseID, hash string) string {
 	return fmt.Sprintf(`FROM %s
-LABEL %s="true" %s="%s"
+LABEL %s="true" %s="%s" %s=%s
 COPY deps/ %s/
 RUN ["pip", "install", "--no-cache-dir", "-r", "%s/%s"]
-`, baseID, LabelManaged, LabelEnvHash, hash, DepsDir, DepsDir, RequirementsFile)
+`, baseID, LabelManaged, LabelEnvHash, hash, LabelEnvBase, dockerfileQuote(base), DepsDir, DepsDir, RequirementsFile)
+}
+
+// dockerfileQuote quotes a LABEL value for the Dockerfile parser.
+func dockerfileQuote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
 // envBuildContext builds the tar build context in memory: dependency files
@@ -187,7 +193,7 @@ func envBuildContext(dockerfile string, files map[string][]byte) (*bytes.Buffer,
 }
 
 func (r *Runtime) buildEnvImage(ctx context.Context, log hclog.Logger, base, baseID, hash, tag string, files map[string][]byte) error {
-	buildCtx, err := envBuildContext(envDockerfile(baseID, hash), files)
+	buildCtx, err := envBuildContext(envDockerfile(base, baseID, hash), files)
 	if err != nil {
 		return err
 	}
@@ -198,7 +204,6 @@ func (r *Runtime) buildEnvImage(ctx context.Context, log hclog.Logger, base, bas
 		ForceRemove: true,
 		PullParent:  false,
 		Version:     build.BuilderV1,
-		Labels:      map[string]string{LabelManaged: "true", LabelEnvHash: hash, LabelEnvBase: base},
 	})
 	if err != nil {
 		return fmt.Errorf("build environment image %s from %s: %w", tag, base, err)

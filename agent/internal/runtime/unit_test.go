@@ -100,10 +100,10 @@ func TestEnvHash(t *testing.T) {
 }
 
 func TestEnvBuildContext(t *testing.T) {
-	df := envDockerfile("sha256:abc", "0123456789abcdef")
+	df := envDockerfile(`python:3.12-slim`, "sha256:abc", "0123456789abcdef")
 	for _, want := range []string{
 		"FROM sha256:abc\n",
-		`LABEL io.runtimeops.managed="true" io.runtimeops.env.hash="0123456789abcdef"`,
+		`LABEL io.runtimeops.managed="true" io.runtimeops.env.hash="0123456789abcdef" io.runtimeops.env.base="python:3.12-slim"`,
 		"COPY deps/ /opt/runtime/deps/\n",
 		`RUN ["pip", "install", "--no-cache-dir", "-r", "/opt/runtime/deps/requirements.txt"]`,
 	} {
@@ -130,6 +130,12 @@ func TestEnvBuildContext(t *testing.T) {
 	}
 	if got["Dockerfile"] != df || got["deps/requirements.txt"] != "x\n" || len(got) != 4 {
 		t.Errorf("context = %v", got)
+	}
+}
+
+func TestDockerfileQuote(t *testing.T) {
+	if got := dockerfileQuote(`a"b\c`); got != `"a\"b\\c"` {
+		t.Errorf("quote = %s", got)
 	}
 }
 
