@@ -24,6 +24,8 @@ type Options struct {
 	AllowLocalRepos bool
 	// DataDir reuses a data directory (to test restarts); default a temp dir.
 	DataDir string
+	// LogTo, when set, also receives every log line (to assert on logs).
+	LogTo func(string)
 }
 
 // Agent is a running agent.

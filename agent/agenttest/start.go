@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"testing"
 	"time"
 
@@ -16,11 +15,17 @@ import (
 )
 
 // testLogWriter sends agent logs to t.Log, so they show with a failing test.
-type testLogWriter struct{ t testing.TB }
+type testLogWriter struct {
+	t  testing.TB
+	to func(string)
+}
 
 func (w testLogWriter) Write(b []byte) (int, error) {
 	w.t.Helper()
 	w.t.Log(string(b))
+	if w.to != nil {
+		w.to(string(b))
+	}
 	return len(b), nil
 }
 
@@ -48,11 +53,8 @@ func start(t testing.TB, opts Options) *Agent {
 	b := make([]byte, 16)
 	rand.Read(b)
 	cfg.Token = hex.EncodeToString(b)
-	level := hclog.Info
-	if os.Getenv("AGENTTEST_DEBUG") != "" {
-		level = hclog.Debug
-	}
-	log := hclog.New(&hclog.LoggerOptions{Name: "agent", Level: level, Output: testLogWriter{t}})
+	level := hclog.Debug // tests see (and assert on) everything the agent says
+	log := hclog.New(&hclog.LoggerOptions{Name: "agent", Level: level, Output: testLogWriter{t, opts.LogTo}})
 	d, err := daemon.Start(context.Background(), &cfg, log, "test")
 	if err != nil {
 		t.Fatalf("starting runtime-agent: %v", err)

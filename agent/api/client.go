@@ -257,3 +257,73 @@ func (c *Client) WaitDeployment(ctx context.Context, slug string, gen int64) (*D
 		}
 	}
 }
+
+// SetVariable creates or replaces a variable.
+func (c *Client) SetVariable(ctx context.Context, slug, key, value string) (*Variable, error) {
+	var v Variable
+	return &v, c.do(ctx, http.MethodPut, projectPath(slug, "variables", url.PathEscape(key)), nil, SetVariableRequest{Value: value}, &v)
+}
+
+// GetVariable reads a variable.
+func (c *Client) GetVariable(ctx context.Context, slug, key string) (*Variable, error) {
+	var v Variable
+	return &v, c.do(ctx, http.MethodGet, projectPath(slug, "variables", url.PathEscape(key)), nil, nil, &v)
+}
+
+// DeleteVariable deletes a variable.
+func (c *Client) DeleteVariable(ctx context.Context, slug, key string) error {
+	return c.do(ctx, http.MethodDelete, projectPath(slug, "variables", url.PathEscape(key)), nil, nil, nil)
+}
+
+// SetSecret creates or replaces a secret. The value is never returned.
+func (c *Client) SetSecret(ctx context.Context, slug, key, value string) (*Secret, error) {
+	var s Secret
+	return &s, c.do(ctx, http.MethodPut, projectPath(slug, "secrets", url.PathEscape(key)), nil, SetSecretRequest{Value: value}, &s)
+}
+
+// GetSecret reads a secret's metadata (never its value).
+func (c *Client) GetSecret(ctx context.Context, slug, key string) (*Secret, error) {
+	var s Secret
+	return &s, c.do(ctx, http.MethodGet, projectPath(slug, "secrets", url.PathEscape(key)), nil, nil, &s)
+}
+
+// DeleteSecret deletes a secret.
+func (c *Client) DeleteSecret(ctx context.Context, slug, key string) error {
+	return c.do(ctx, http.MethodDelete, projectPath(slug, "secrets", url.PathEscape(key)), nil, nil, nil)
+}
+
+// SetConnection creates or replaces a connection.
+func (c *Client) SetConnection(ctx context.Context, slug, name string, req SetConnectionRequest) (*Connection, error) {
+	var out Connection
+	return &out, c.do(ctx, http.MethodPut, projectPath(slug, "connections", url.PathEscape(name)), nil, req, &out)
+}
+
+// GetConnection reads a connection (never its password).
+func (c *Client) GetConnection(ctx context.Context, slug, name string) (*Connection, error) {
+	var out Connection
+	return &out, c.do(ctx, http.MethodGet, projectPath(slug, "connections", url.PathEscape(name)), nil, nil, &out)
+}
+
+// DeleteConnection deletes a connection.
+func (c *Client) DeleteConnection(ctx context.Context, slug, name string) error {
+	return c.do(ctx, http.MethodDelete, projectPath(slug, "connections", url.PathEscape(name)), nil, nil, nil)
+}
+
+// ListVariables, ListSecrets and ListConnections list a project's configuration.
+func (c *Client) ListVariables(ctx context.Context, slug string) ([]Variable, error) {
+	var l VariableList
+	err := c.do(ctx, http.MethodGet, projectPath(slug, "variables"), nil, nil, &l)
+	return l.Variables, err
+}
+
+func (c *Client) ListSecrets(ctx context.Context, slug string) ([]Secret, error) {
+	var l SecretList
+	err := c.do(ctx, http.MethodGet, projectPath(slug, "secrets"), nil, nil, &l)
+	return l.Secrets, err
+}
+
+func (c *Client) ListConnections(ctx context.Context, slug string) ([]Connection, error) {
+	var l ConnectionList
+	err := c.do(ctx, http.MethodGet, projectPath(slug, "connections"), nil, nil, &l)
+	return l.Connections, err
+}

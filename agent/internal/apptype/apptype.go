@@ -67,15 +67,6 @@ func Lookup(appType string) (*Template, error) {
 	return nil, api.ValidateAppType(appType)
 }
 
-// EnvList renders the template's env as KEY=VALUE pairs.
-func (t *Template) EnvList() []string {
-	out := make([]string, 0, len(t.Env))
-	for k, v := range t.Env {
-		out = append(out, k+"="+v)
-	}
-	return out
-}
-
 // HealthURL is the probe URL for a container at ip.
 func (t *Template) HealthURL(ip string) string {
 	return "http://" + ip + ":" + strconv.Itoa(t.Port) + t.HealthPath

@@ -27,6 +27,7 @@ import (
 	"github.com/runtimeops/terraform-provider-runtime/agent/api"
 	"github.com/runtimeops/terraform-provider-runtime/agent/internal/apptype"
 	"github.com/runtimeops/terraform-provider-runtime/agent/internal/proxy"
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/render"
 	"github.com/runtimeops/terraform-provider-runtime/agent/internal/runtime"
 	"github.com/runtimeops/terraform-provider-runtime/agent/internal/seal"
 	"github.com/runtimeops/terraform-provider-runtime/agent/internal/store"
@@ -79,9 +80,12 @@ type Config struct {
 	DataDir       string
 	Environments  map[string]string
 	HealthTimeout time.Duration
-	Workers       int
-	AppsDomain    string
-	AppsPort      int
+	// QuietPeriod is how long configuration must stay unchanged before a
+	// running app is restarted to pick it up, so one apply restarts it once.
+	QuietPeriod time.Duration
+	Workers     int
+	AppsDomain  string
+	AppsPort    int
 }
 
 // Reconciler acts on desired state.
@@ -94,6 +98,9 @@ type Reconciler struct {
 	proxy  *proxy.Proxy
 	log    hclog.Logger
 	q      *queue
+
+	timersMu sync.Mutex
+	timers   map[string]*time.Timer
 
 	// buildMu serialises environment image builds: two pip installs at once
 	// on a small host starve the running apps.
@@ -108,14 +115,43 @@ func New(cfg Config, st *store.Store, sealer *seal.Sealer, git Git, rt Runtime, 
 	if cfg.HealthTimeout <= 0 {
 		cfg.HealthTimeout = 2 * time.Minute
 	}
-	return &Reconciler{cfg: cfg, store: st, sealer: sealer, git: git, rt: rt, proxy: px, log: log, q: newQueue()}
+	if cfg.QuietPeriod <= 0 {
+		cfg.QuietPeriod = 2 * time.Second
+	}
+	return &Reconciler{cfg: cfg, store: st, sealer: sealer, git: git, rt: rt, proxy: px, log: log, q: newQueue(), timers: map[string]*time.Timer{}}
 }
 
-// Enqueue asks for slug to be reconciled.
+// Enqueue asks for slug to be reconciled now.
 func (r *Reconciler) Enqueue(slug string) { r.q.add(slug) }
+
+// ConfigChanged asks for slug to be reconciled once its configuration has
+// been quiet for the quiet period: the writes of one apply arrive in a
+// burst, and the app restarts once after the last of them.
+func (r *Reconciler) ConfigChanged(slug string) {
+	r.timersMu.Lock()
+	defer r.timersMu.Unlock()
+	if t, ok := r.timers[slug]; ok {
+		t.Reset(r.cfg.QuietPeriod)
+		return
+	}
+	r.timers[slug] = time.AfterFunc(r.cfg.QuietPeriod, func() {
+		r.timersMu.Lock()
+		delete(r.timers, slug)
+		r.timersMu.Unlock()
+		r.Enqueue(slug)
+	})
+}
 
 // KeyContext is the sealing context of a project's private deploy key.
 func KeyContext(uid string) string { return "project/" + uid + "/deploy-key" }
+
+// SecretContext is the sealing context of a secret's value.
+func SecretContext(uid, key string) string { return "project/" + uid + "/secret/" + key }
+
+// PasswordContext is the sealing context of a connection's password.
+func PasswordContext(uid, name string) string {
+	return "project/" + uid + "/connection/" + name + "/password"
+}
 
 // NewUID returns a fresh project incarnation id.
 func NewUID() string {
@@ -285,6 +321,12 @@ func (r *Reconciler) reconcile(ctx context.Context, slug string) {
 			return errStale
 		}
 		q.Observed = obs
+		// Remember the head a branch-following spec was deployed at, unless
+		// a new spec arrived meanwhile.
+		if q.Desired != nil && p.Desired != nil && q.Desired.Commit == "" && q.Desired.Resolved == "" &&
+			*q.Desired == *p.Desired && obs.DeployedCommit != "" && obs.Status == api.StatusDeployed {
+			q.Desired.Resolved = obs.DeployedCommit
+		}
 		return nil
 	})
 	if errors.Is(err, errStale) || errors.Is(err, store.ErrNotFound) {
@@ -382,15 +424,24 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 	}
 	dir := r.projectDir(p.UID)
 	repo := filepath.Join(dir, "repo")
-	head, err := r.git.Sync(ctx, repo, p.GitURL, p.Branch, key)
-	if err != nil {
-		return fail(obs, "fetching %s (branch %q) failed: %v", api.RedactURL(p.GitURL), p.Branch, err)
+	commit := ""
+	if p.Desired.Commit == "" && p.Desired.Resolved != "" {
+		// Same spec as before (configuration change): keep its commit.
+		if c, err := r.git.Resolve(repo, p.Desired.Resolved); err == nil {
+			commit = c
+		}
 	}
-	commit := head
-	if p.Desired.Commit != "" {
-		commit, err = r.git.Resolve(repo, p.Desired.Commit)
+	if commit == "" {
+		head, err := r.git.Sync(ctx, repo, p.GitURL, p.Branch, key)
 		if err != nil {
-			return fail(obs, "commit %q is not in %s (branch %q): push it, or fix the deployment's commit", p.Desired.Commit, api.RedactURL(p.GitURL), p.Branch)
+			return fail(obs, "fetching %s (branch %q) failed: %v", api.RedactURL(p.GitURL), p.Branch, err)
+		}
+		commit = head
+		if p.Desired.Commit != "" {
+			commit, err = r.git.Resolve(repo, p.Desired.Commit)
+			if err != nil {
+				return fail(obs, "commit %q is not in %s (branch %q): push it, or fix the deployment's commit", p.Desired.Commit, api.RedactURL(p.GitURL), p.Branch)
+			}
 		}
 	}
 	entry := api.CleanPath(p.Path)
@@ -421,7 +472,18 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 		log.Info("built environment image", "image", image)
 	}
 
-	env := tpl.EnvList()
+	in, err := r.configInput(p)
+	if err != nil {
+		return fail(obs, "%v", err)
+	}
+	envMap := render.EnvVars(in)
+	for k, v := range tpl.Env { // agent-owned keys win
+		envMap[k] = v
+	}
+	env := make([]string, 0, len(envMap))
+	for k, v := range envMap {
+		env = append(env, k+"="+v)
+	}
 	sort.Strings(env)
 	spec := runtime.ContainerSpec{
 		Name:        "runtime-" + p.Slug,
@@ -431,6 +493,15 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 		WorkingDir:  apptype.AppDir,
 		Mounts:      []runtime.Mount{{Source: release, Target: apptype.AppDir, ReadOnly: true}},
 		StopTimeout: 10,
+	}
+	if p.AppType == api.AppStreamlit {
+		m, err := r.streamlitSecrets(dir, in)
+		if err != nil {
+			return fail(obs, "%v", err)
+		}
+		if m != nil {
+			spec.Mounts = append(spec.Mounts, *m)
+		}
 	}
 	hash := configHash(spec, p.Desired.Revision)
 	spec.Labels = map[string]string{
@@ -479,6 +550,67 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 	r.setRoute(p, c)
 	obs.Status, obs.LastError, obs.StartedAt = api.StatusDeployed, "", c.StartedAt
 	return obs
+}
+
+// configInput opens the project's variables, secrets and connections for
+// rendering. Plaintext exists only here, on its way into the container.
+func (r *Reconciler) configInput(p *store.Project) (render.Input, error) {
+	in := render.Input{AppType: p.AppType, Variables: map[string]string{}, Secrets: map[string]string{}}
+	for k, v := range p.Variables {
+		in.Variables[k] = v.Value
+	}
+	for k, v := range p.Secrets {
+		b, err := r.sealer.Open(v.Sealed, SecretContext(p.UID, k))
+		if err != nil {
+			return in, fmt.Errorf("reading secret %q: %w", k, err)
+		}
+		in.Secrets[k] = string(b)
+	}
+	names := make([]string, 0, len(p.Connections))
+	for k := range p.Connections {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		c := p.Connections[name]
+		conn := render.Conn{Name: name, Type: c.Type, Host: c.Host, Port: c.Port, Login: c.Login, Schema: c.Schema, Extra: c.Extra}
+		if len(c.PasswordSealed) > 0 {
+			b, err := r.sealer.Open(c.PasswordSealed, PasswordContext(p.UID, name))
+			if err != nil {
+				return in, fmt.Errorf("reading the password of connection %q: %w", name, err)
+			}
+			conn.Password = string(b)
+		}
+		in.Connections = append(in.Connections, conn)
+	}
+	return in, nil
+}
+
+// streamlitSecrets writes the generated secrets.toml (0600, named by its
+// content hash so a running container's file is never rewritten) and
+// mounts it at ~/.streamlit/secrets.toml, where Streamlit reads it besides
+// the repository's own .streamlit/secrets.toml, which stays untouched.
+func (r *Reconciler) streamlitSecrets(dir string, in render.Input) (*runtime.Mount, error) {
+	b, err := render.StreamlitSecrets(in)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(b)
+	runDir := filepath.Join(dir, "run")
+	if err := os.MkdirAll(runDir, 0o700); err != nil {
+		return nil, err
+	}
+	file := filepath.Join(runDir, "secrets-"+hex.EncodeToString(sum[:8])+".toml")
+	if _, err := os.Stat(file); err != nil {
+		tmp := file + ".tmp"
+		if err := os.WriteFile(tmp, b, 0o600); err != nil {
+			return nil, err
+		}
+		if err := os.Rename(tmp, file); err != nil {
+			return nil, err
+		}
+	}
+	return &runtime.Mount{Source: file, Target: "/root/.streamlit/secrets.toml", ReadOnly: true}, nil
 }
 
 // dependencyFiles finds the nearest requirements.txt from the entrypoint's

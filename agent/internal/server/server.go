@@ -60,6 +60,7 @@ func (s *Server) Handler() http.Handler {
 	route("GET /v1/projects/{slug}/deployment", s.getDeployment)
 	route("PUT /v1/projects/{slug}/deployment", s.putDeployment)
 	route("DELETE /v1/projects/{slug}/deployment", s.deleteDeployment)
+	s.configRoutes(route)
 	mux.Handle("GET /v1/projects/{slug}/logs", s.auth(http.HandlerFunc(s.logs)))
 	mux.Handle("/", s.auth(s.wrap(func(r *http.Request) (int, any, error) {
 		return 0, nil, apiErr(http.StatusNotFound, api.CodeNotFound, "no such route: %s %s", r.Method, r.URL.Path)
@@ -179,11 +180,7 @@ func (s *Server) checkEnvironment(name string) error {
 	if _, ok := s.Environments[name]; ok {
 		return nil
 	}
-	names := make([]string, 0, len(s.Environments))
-	for k := range s.Environments {
-		names = append(names, k)
-	}
-	return apiErr(http.StatusBadRequest, api.CodeInvalid, "environment %q is not configured on this agent: use one of %s", name, strings.Join(sorted(names), ", "))
+	return apiErr(http.StatusBadRequest, api.CodeInvalid, "environment %q is not configured on this agent: use one of %s", name, strings.Join(sortedKeys(s.Environments), ", "))
 }
 
 func (s *Server) createProject(r *http.Request) (int, any, error) {
@@ -416,12 +413,3 @@ func (f flushWriter) Write(b []byte) (int, error) {
 }
 
 var _ io.Writer = flushWriter{}
-
-func sorted(s []string) []string {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-	return s
-}

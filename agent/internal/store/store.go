@@ -57,6 +57,12 @@ type Project struct {
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 
+	// Per-project configuration handed to the app. Secret values and
+	// connection passwords are sealed.
+	Variables   map[string]*Variable   `json:"variables,omitempty"`
+	Secrets     map[string]*Secret     `json:"secrets,omitempty"`
+	Connections map[string]*Connection `json:"connections,omitempty"`
+
 	// Desired is nil while the project has no deployment.
 	Desired *Desired `json:"desired,omitempty"`
 	// Generation increases with every accepted change of Desired (or of
@@ -70,6 +76,37 @@ type Desired struct {
 	State    string `json:"state"`
 	Commit   string `json:"commit,omitempty"`
 	Revision string `json:"revision,omitempty"`
+	// Resolved is the branch head this spec was first deployed at, when it
+	// follows the branch. Later work on the same spec (a configuration
+	// change, a restart) reuses it: changing a variable must not pull new
+	// code. A new spec (the next apply) resolves the head again.
+	Resolved string `json:"resolved,omitempty"`
+}
+
+// Variable is a plain value.
+type Variable struct {
+	Value     string    `json:"value"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Secret is a sealed value with a version that increases when it changes.
+type Secret struct {
+	Sealed    []byte    `json:"sealed"`
+	Version   int64     `json:"version"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Connection is a typed connection; the password is sealed.
+type Connection struct {
+	Type            string            `json:"type"`
+	Host            string            `json:"host,omitempty"`
+	Port            int64             `json:"port,omitempty"`
+	Login           string            `json:"login,omitempty"`
+	PasswordSealed  []byte            `json:"password_sealed,omitempty"`
+	PasswordVersion int64             `json:"password_version"`
+	Schema          string            `json:"schema,omitempty"`
+	Extra           map[string]string `json:"extra,omitempty"`
+	UpdatedAt       time.Time         `json:"updated_at"`
 }
 
 // Observed is what the reconciler last made true (or failed to).
