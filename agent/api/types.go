@@ -92,6 +92,9 @@ type DeploymentSpec struct {
 	// Revision is an opaque value; a change of it pulls and restarts the app
 	// even when nothing else changed (Terraform's triggers).
 	Revision string `json:"revision,omitempty"`
+	// MemoryMB and CPUs limit the app's container; 0 means no limit.
+	MemoryMB int64   `json:"memory_mb,omitempty"`
+	CPUs     float64 `json:"cpus,omitempty"`
 }
 
 // Deployment is the desired and observed state of a project's app.

@@ -6,6 +6,9 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // The rules below run on both sides: the provider at plan time (so bad input
@@ -23,12 +26,16 @@ func ValidateSlug(s string) error {
 	return nil
 }
 
-// Slugify derives a slug from a project name: lowercase ASCII letters and
-// digits, every other run of characters becomes one dash.
+// Slugify derives a slug from a project name: accents are dropped
+// ("Ünïcode" → "unicode"), then lowercase ASCII letters and digits are kept
+// and every other run of characters becomes one dash.
 func Slugify(name string) string {
 	var b strings.Builder
 	dash := false
-	for _, r := range strings.ToLower(name) {
+	for _, r := range norm.NFD.String(strings.ToLower(name)) {
+		if unicode.Is(unicode.Mn, r) {
+			continue // a combining accent of the letter before
+		}
 		switch {
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
 			if dash && b.Len() > 0 {
@@ -296,6 +303,12 @@ func (r *UpdateProjectRequest) Validate() error {
 func (s *DeploymentSpec) Validate() error {
 	if err := ValidateState(s.State); err != nil {
 		return err
+	}
+	if s.MemoryMB != 0 && (s.MemoryMB < 16 || s.MemoryMB > 1<<20) {
+		return fmt.Errorf("memory_mb %d is out of range: give at least 16 (MiB), or leave it unset for no limit", s.MemoryMB)
+	}
+	if s.CPUs < 0 || s.CPUs > 1024 {
+		return fmt.Errorf("cpus %g is out of range: give a positive number such as 0.5, or leave it unset for no limit", s.CPUs)
 	}
 	if s.Commit != "" {
 		return ValidateCommit(s.Commit)

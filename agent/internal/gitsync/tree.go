@@ -457,3 +457,21 @@ func writeBlob(repo *git.Repository, h plumbing.Hash, p string, mode os.FileMode
 	}
 	return f.Chmod(mode)
 }
+
+// HasDir reports whether path is a directory in commit. "", "." and "/"
+// name the repository root.
+func (s *Syncer) HasDir(dir, commit, path string) (bool, error) {
+	repo, err := open(dir)
+	if err != nil {
+		return false, err
+	}
+	if strings.Trim(path, "/.") == "" {
+		_, err := resolveCommit(repo, commit)
+		return err == nil, err
+	}
+	_, e, _, err := entryAt(repo, commit, path)
+	if err != nil {
+		return false, err
+	}
+	return e != nil && e.Mode == filemode.Dir, nil
+}

@@ -32,7 +32,7 @@ func (r *Reconciler) Observe(ctx context.Context, p *store.Project) api.Deployme
 		d.Status = api.StatusCreated
 	}
 	if p.Desired != nil {
-		d.DeploymentSpec = api.DeploymentSpec{State: p.Desired.State, Commit: p.Desired.Commit, Revision: p.Desired.Revision}
+		d.DeploymentSpec = api.DeploymentSpec{State: p.Desired.State, Commit: p.Desired.Commit, Revision: p.Desired.Revision, MemoryMB: p.Desired.MemoryMB, CPUs: p.Desired.CPUs}
 	}
 	// Only a settled, deployed app can drift; anything else is in flight or
 	// already reports its own state.

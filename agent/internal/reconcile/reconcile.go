@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -25,7 +24,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/runtimeops/terraform-provider-runtime/agent/api"
-	"github.com/runtimeops/terraform-provider-runtime/agent/internal/apptype"
 	"github.com/runtimeops/terraform-provider-runtime/agent/internal/proxy"
 	"github.com/runtimeops/terraform-provider-runtime/agent/internal/render"
 	"github.com/runtimeops/terraform-provider-runtime/agent/internal/runtime"
@@ -46,6 +44,7 @@ const (
 	LabelCommit     = "io.runtimeops.commit"
 	LabelConfigHash = "io.runtimeops.config-hash"
 	LabelAppType    = "io.runtimeops.app-type"
+	LabelPort       = "io.runtimeops.port"
 )
 
 // logTail is how many log lines a failure message carries.
@@ -57,6 +56,7 @@ type Git interface {
 	Resolve(dir, rev string) (string, error)
 	Export(dir, commit, dest string) error
 	HasFile(dir, commit, path string) (bool, error)
+	HasDir(dir, commit, path string) (bool, error)
 	ReadFile(dir, commit, path string) ([]byte, error)
 	RemoteHead(ctx context.Context, url, branch string, privateKey []byte) (string, error)
 }
@@ -64,10 +64,12 @@ type Git interface {
 // Runtime is what the reconciler needs from package runtime.
 type Runtime interface {
 	EnsureEnvImage(ctx context.Context, base string, files map[string][]byte) (string, bool, error)
+	BuildDockerfile(ctx context.Context, contextDir, dockerfile, tag string, limits runtime.BuildLimits) (*runtime.AppImage, bool, error)
 	Create(ctx context.Context, spec runtime.ContainerSpec) (string, error)
 	Start(ctx context.Context, id string) error
 	Stop(ctx context.Context, id string, timeout time.Duration) error
 	Remove(ctx context.Context, id string) error
+	Rename(ctx context.Context, id, name string) error
 	Inspect(ctx context.Context, id string) (*runtime.Container, error)
 	List(ctx context.Context, labels map[string]string) ([]runtime.Container, error)
 	Logs(ctx context.Context, id string, tail int) ([]string, error)
@@ -80,6 +82,11 @@ type Config struct {
 	DataDir       string
 	Environments  map[string]string
 	HealthTimeout time.Duration
+	// DrainPeriod is how long an old container keeps running after traffic
+	// moved to its replacement, so requests in flight finish.
+	DrainPeriod time.Duration
+	// BuildMemoryMB limits image builds; 0 is unlimited.
+	BuildMemoryMB int64
 	// QuietPeriod is how long configuration must stay unchanged before a
 	// running app is restarted to pick it up, so one apply restarts it once.
 	QuietPeriod time.Duration
@@ -114,6 +121,9 @@ func New(cfg Config, st *store.Store, sealer *seal.Sealer, git Git, rt Runtime, 
 	}
 	if cfg.HealthTimeout <= 0 {
 		cfg.HealthTimeout = 2 * time.Minute
+	}
+	if cfg.DrainPeriod <= 0 {
+		cfg.DrainPeriod = 2 * time.Second
 	}
 	if cfg.QuietPeriod <= 0 {
 		cfg.QuietPeriod = 2 * time.Second
@@ -268,11 +278,11 @@ func (r *Reconciler) adopt(ctx context.Context) error {
 }
 
 func (r *Reconciler) setRoute(p *store.Project, c *runtime.Container) {
-	tpl, err := apptype.Lookup(p.AppType)
-	if err != nil || c.IP == "" {
+	port := c.Labels[LabelPort]
+	if port == "" || c.IP == "" {
 		return
 	}
-	r.proxy.Set(p.Slug, proxy.Route{UID: p.UID, Addr: c.IP + ":" + strconv.Itoa(tpl.Port)})
+	r.proxy.Set(p.Slug, proxy.Route{UID: p.UID, Addr: c.IP + ":" + port})
 }
 
 func (r *Reconciler) refreshRoutes(ctx context.Context) {
@@ -411,147 +421,6 @@ func fail(obs store.Observed, format string, args ...any) store.Observed {
 	return obs
 }
 
-// deploy fetches, checks, builds and runs the desired commit.
-func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Logger) store.Observed {
-	obs := p.Observed
-	tpl, err := apptype.Lookup(p.AppType)
-	if err != nil {
-		return fail(obs, "%v", err)
-	}
-	key, err := r.sealer.Open(p.PrivateKeySealed, KeyContext(p.UID))
-	if err != nil {
-		return fail(obs, "reading the project's deploy key: %v", err)
-	}
-	dir := r.projectDir(p.UID)
-	repo := filepath.Join(dir, "repo")
-	commit := ""
-	if p.Desired.Commit == "" && p.Desired.Resolved != "" {
-		// Same spec as before (configuration change): keep its commit.
-		if c, err := r.git.Resolve(repo, p.Desired.Resolved); err == nil {
-			commit = c
-		}
-	}
-	if commit == "" {
-		head, err := r.git.Sync(ctx, repo, p.GitURL, p.Branch, key)
-		if err != nil {
-			return fail(obs, "fetching %s (branch %q) failed: %v", api.RedactURL(p.GitURL), p.Branch, err)
-		}
-		commit = head
-		if p.Desired.Commit != "" {
-			commit, err = r.git.Resolve(repo, p.Desired.Commit)
-			if err != nil {
-				return fail(obs, "commit %q is not in %s (branch %q): push it, or fix the deployment's commit", p.Desired.Commit, api.RedactURL(p.GitURL), p.Branch)
-			}
-		}
-	}
-	entry := api.CleanPath(p.Path)
-	ok, err := r.git.HasFile(repo, commit, entry)
-	if err != nil {
-		return fail(obs, "checking the entrypoint: %v", err)
-	}
-	if !ok {
-		return fail(obs, "entrypoint %q not found in %s on branch %q at commit %s: set path to the app's file, relative to the repository root (for example \"src/app.py\")",
-			p.Path, api.RedactURL(p.GitURL), p.Branch, short(commit))
-	}
-	base, ok := r.cfg.Environments[p.Environment]
-	if !ok {
-		return fail(obs, "environment %q is not configured on this agent: use one of %s, or add it to the agent's environments", p.Environment, strings.Join(sortedKeys(r.cfg.Environments), ", "))
-	}
-	release := filepath.Join(dir, "releases", commit)
-	if err := r.git.Export(repo, commit, release); err != nil {
-		return fail(obs, "exporting commit %s: %v", short(commit), err)
-	}
-	deps := r.dependencyFiles(repo, commit, entry)
-	r.buildMu.Lock()
-	image, built, err := r.rt.EnsureEnvImage(ctx, base, deps)
-	r.buildMu.Unlock()
-	if err != nil {
-		return fail(obs, "building the environment image from %s: %v", base, err)
-	}
-	if built {
-		log.Info("built environment image", "image", image)
-	}
-
-	in, err := r.configInput(p)
-	if err != nil {
-		return fail(obs, "%v", err)
-	}
-	envMap := render.EnvVars(in)
-	for k, v := range tpl.Env { // agent-owned keys win
-		envMap[k] = v
-	}
-	env := make([]string, 0, len(envMap))
-	for k, v := range envMap {
-		env = append(env, k+"="+v)
-	}
-	sort.Strings(env)
-	spec := runtime.ContainerSpec{
-		Name:        "runtime-" + p.Slug,
-		Image:       image,
-		Cmd:         tpl.Command(entry),
-		Env:         env,
-		WorkingDir:  apptype.AppDir,
-		Mounts:      []runtime.Mount{{Source: release, Target: apptype.AppDir, ReadOnly: true}},
-		StopTimeout: 10,
-	}
-	if p.AppType == api.AppStreamlit {
-		m, err := r.streamlitSecrets(dir, in)
-		if err != nil {
-			return fail(obs, "%v", err)
-		}
-		if m != nil {
-			spec.Mounts = append(spec.Mounts, *m)
-		}
-	}
-	hash := configHash(spec, p.Desired.Revision)
-	spec.Labels = map[string]string{
-		LabelAgent:      r.cfg.AgentID,
-		LabelProject:    p.Slug,
-		LabelProjectUID: p.UID,
-		LabelGeneration: strconv.FormatInt(p.Generation, 10),
-		LabelCommit:     commit,
-		LabelConfigHash: hash,
-		LabelAppType:    p.AppType,
-	}
-
-	// Keep a container that already runs exactly this config: re-applying
-	// the same plan must not restart a healthy app.
-	var id string
-	for _, c := range r.containers(ctx, p.UID) {
-		if id == "" && c.Labels[LabelConfigHash] == hash {
-			id = c.ID
-			if !c.Running {
-				if err := r.rt.Start(ctx, id); err != nil {
-					return fail(obs, "starting the app's container: %v", err)
-				}
-			}
-			continue
-		}
-		if err := r.rt.Remove(ctx, c.ID); err != nil {
-			return fail(obs, "removing the previous container: %v", err)
-		}
-	}
-	if id == "" {
-		r.proxy.Unset(p.Slug, p.UID, "The app is being deployed.")
-		id, err = r.rt.Create(ctx, spec)
-		if err != nil {
-			return fail(obs, "starting the app's container: %v", err)
-		}
-	}
-	obs.ContainerID, obs.ConfigHash, obs.DeployedCommit = id, hash, commit
-	c, err := r.waitHealthy(ctx, id, tpl)
-	if err != nil {
-		// Stop it so Docker's restart policy does not loop a broken app;
-		// the container stays for `runtime-agent logs`.
-		r.rt.Stop(ctx, id, 5*time.Second)
-		r.proxy.Unset(p.Slug, p.UID, "The last deploy failed.")
-		return fail(obs, "app did not become healthy (commit %s): %v%s", short(commit), err, r.tail(ctx, id))
-	}
-	r.setRoute(p, c)
-	obs.Status, obs.LastError, obs.StartedAt = api.StatusDeployed, "", c.StartedAt
-	return obs
-}
-
 // configInput opens the project's variables, secrets and connections for
 // rendering. Plaintext exists only here, on its way into the container.
 func (r *Reconciler) configInput(p *store.Project) (render.Input, error) {
@@ -611,61 +480,6 @@ func (r *Reconciler) streamlitSecrets(dir string, in render.Input) (*runtime.Mou
 		}
 	}
 	return &runtime.Mount{Source: file, Target: "/root/.streamlit/secrets.toml", ReadOnly: true}, nil
-}
-
-// dependencyFiles finds the nearest requirements.txt from the entrypoint's
-// folder up to the repository root.
-func (r *Reconciler) dependencyFiles(repo, commit, entry string) map[string][]byte {
-	dir := path.Dir(entry)
-	for {
-		name := path.Join(dir, "requirements.txt")
-		if dir == "." {
-			name = "requirements.txt"
-		}
-		if b, err := r.git.ReadFile(repo, commit, name); err == nil {
-			return map[string][]byte{"requirements.txt": b}
-		}
-		if dir == "." || dir == "/" || dir == "" {
-			return nil
-		}
-		dir = path.Dir(dir)
-	}
-}
-
-// waitHealthy probes the app until it answers healthy, it exits, or the
-// health timeout passes.
-func (r *Reconciler) waitHealthy(ctx context.Context, id string, tpl *apptype.Template) (*runtime.Container, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.HealthTimeout)
-	defer cancel()
-	var last string
-	for {
-		c, err := r.rt.Inspect(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("inspecting the container: %w", err)
-		}
-		if c.OOMKilled {
-			return nil, errors.New("the app ran out of memory (OOM killed)")
-		}
-		if !c.Running || c.Restarting || c.RestartCount > 0 {
-			return nil, fmt.Errorf("the app exited with code %d while starting", c.ExitCode)
-		}
-		if c.IP != "" {
-			status, body, err := runtime.ProbeHTTP(ctx, tpl.HealthURL(c.IP), 2*time.Second)
-			if err == nil && tpl.Healthy(status, body) {
-				return c, nil
-			}
-			if err != nil {
-				last = err.Error()
-			} else {
-				last = fmt.Sprintf("GET %s answered %d", tpl.HealthPath, status)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("no healthy answer within %s (last probe: %s)", r.cfg.HealthTimeout, last)
-		case <-time.After(300 * time.Millisecond):
-		}
-	}
 }
 
 func (r *Reconciler) tail(ctx context.Context, id string) string {

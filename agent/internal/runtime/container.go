@@ -326,3 +326,13 @@ func shortID(id string) string {
 	}
 	return id
 }
+
+// Rename gives a container a new name. The agent runs a replacement under a
+// temporary name while the old version still serves, then gives it the
+// stable name users know (runtime-<slug>).
+func (r *Runtime) Rename(ctx context.Context, id, name string) error {
+	if err := r.docker.ContainerRename(ctx, id, name); err != nil {
+		return fmt.Errorf("rename container %s to %s: %w", shortID(id), name, err)
+	}
+	return nil
+}

@@ -57,6 +57,11 @@ type Project struct {
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 
+	// Generated holds secrets the agent generates once per project for its
+	// app type (Airflow's fernet key, Open WebUI's secret key and admin
+	// password), sealed.
+	Generated map[string][]byte `json:"generated,omitempty"`
+
 	// Per-project configuration handed to the app. Secret values and
 	// connection passwords are sealed.
 	Variables   map[string]*Variable   `json:"variables,omitempty"`
@@ -76,6 +81,9 @@ type Desired struct {
 	State    string `json:"state"`
 	Commit   string `json:"commit,omitempty"`
 	Revision string `json:"revision,omitempty"`
+	// Limits; 0 means none.
+	MemoryMB int64   `json:"memory_mb,omitempty"`
+	CPUs     float64 `json:"cpus,omitempty"`
 	// Resolved is the branch head this spec was first deployed at, when it
 	// follows the branch. Later work on the same spec (a configuration
 	// change, a restart) reuses it: changing a variable must not pull new
@@ -118,6 +126,9 @@ type Observed struct {
 	ContainerID    string    `json:"container_id,omitempty"`
 	ConfigHash     string    `json:"config_hash,omitempty"`
 	StartedAt      time.Time `json:"started_at,omitzero"`
+	// Plugins maps "tools/<id>" and "functions/<id>" to the content hash last
+	// synced into Open WebUI, so unchanged files cause no API calls.
+	Plugins map[string]string `json:"plugins,omitempty"`
 }
 
 // Store is the agent's state store.

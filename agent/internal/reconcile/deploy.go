@@ -1,0 +1,457 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/runtimeops/terraform-provider-runtime/agent/api"
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/apptype"
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/apptype/launcher"
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/deps"
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/render"
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/runtime"
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/store"
+)
+
+// deploy fetches, checks, builds and runs the desired commit. Stateless apps
+// get a new container that takes over only once healthy (the old one keeps
+// serving if the new one fails); stateful apps are stopped first.
+func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Logger) store.Observed {
+	obs := p.Observed
+	tpl, err := apptype.Lookup(p.AppType)
+	if err != nil {
+		return fail(obs, "%v", err)
+	}
+	key, err := r.sealer.Open(p.PrivateKeySealed, KeyContext(p.UID))
+	if err != nil {
+		return fail(obs, "reading the project's deploy key: %v", err)
+	}
+	dir := r.projectDir(p.UID)
+	repo := filepath.Join(dir, "repo")
+	commit, msg := r.resolveCommit(ctx, p, repo, key)
+	if msg != "" {
+		return fail(obs, "%s", msg)
+	}
+
+	// The entrypoint check comes before anything is built or stopped.
+	entry := api.CleanPath(p.Path)
+	if entry == "" {
+		entry = "."
+	}
+	isFile, err := r.git.HasFile(repo, commit, entry)
+	if err != nil {
+		return fail(obs, "checking the entrypoint: %v", err)
+	}
+	isDir, err := r.git.HasDir(repo, commit, entry)
+	if err != nil {
+		return fail(obs, "checking the entrypoint: %v", err)
+	}
+	if why := tpl.CheckEntry(isFile, isDir, p.Path); why != "" {
+		return fail(obs, "%s in %s on branch %q at commit %s: set path to the app's %s, relative to the repository root",
+			why, api.RedactURL(p.GitURL), p.Branch, short(commit), map[apptype.EntryKind]string{apptype.EntryFile: "file (for example \"src/app.py\")", apptype.EntryDir: "folder"}[tpl.Entry])
+	}
+	base, ok := r.cfg.Environments[p.Environment]
+	if !ok {
+		return fail(obs, "environment %q is not configured on this agent: use one of %s, or add it to the agent's environments", p.Environment, strings.Join(sortedKeys(r.cfg.Environments), ", "))
+	}
+	release := filepath.Join(dir, "releases", commit)
+	if err := r.git.Export(repo, commit, release); err != nil {
+		return fail(obs, "exporting commit %s: %v", short(commit), err)
+	}
+
+	port := tpl.Port
+	healthPath := ""
+	var image string
+	if tpl.BuildsImage {
+		img, built, err := r.rt.BuildDockerfile(ctx, filepath.Join(release, path.Dir(entry)), path.Base(entry),
+			"runtime-app/"+p.Slug+":"+short(commit), runtime.BuildLimits{MemoryMB: r.cfg.BuildMemoryMB})
+		if err != nil {
+			return fail(obs, "building %s at commit %s: %v", p.Path, short(commit), err)
+		}
+		if built {
+			log.Info("built app image", "image", img.Ref)
+		}
+		image = img.Ref
+		if img.Port != 0 {
+			port = img.Port
+		}
+		healthPath = img.Labels["io.runtimeops.health-path"]
+	} else {
+		files, source, err := r.dependencies(repo, commit, entry, tpl)
+		if err != nil {
+			return fail(obs, "reading the project's dependencies: %v", err)
+		}
+		var built bool
+		image, built, err = r.rt.EnsureEnvImage(ctx, base, files)
+		if err != nil {
+			return fail(obs, "building the environment image from %s with %s: %v", base, source, err)
+		}
+		if built {
+			log.Info("built environment image", "image", image, "dependencies", source)
+		}
+	}
+
+	gen, err := r.generated(p, tpl)
+	if err != nil {
+		return fail(obs, "%v", err)
+	}
+	actx := apptype.Context{Slug: p.Slug, Entry: entry, URL: r.AppURL(p.Slug), Generated: gen}
+	spec, err := r.containerSpec(p, tpl, actx, image, release, dir, port)
+	if err != nil {
+		return fail(obs, "%v", err)
+	}
+	hash := configHash(spec, p.Desired.Revision)
+	stable := "runtime-" + p.Slug
+	spec.Name = stable + "-" + hash[:8]
+	spec.Labels = map[string]string{
+		LabelAgent:      r.cfg.AgentID,
+		LabelProject:    p.Slug,
+		LabelProjectUID: p.UID,
+		LabelGeneration: strconv.FormatInt(p.Generation, 10),
+		LabelCommit:     commit,
+		LabelConfigHash: hash,
+		LabelAppType:    p.AppType,
+		LabelPort:       strconv.Itoa(port),
+	}
+	probe := func(ip string) string {
+		if healthPath != "" {
+			return "http://" + ip + ":" + strconv.Itoa(port) + healthPath
+		}
+		return tpl.HealthURL(ip, port, actx)
+	}
+
+	// Keep a container that already runs exactly this config: re-applying
+	// the same plan must not restart a healthy app.
+	var keep *runtime.Container
+	var old []runtime.Container
+	for _, c := range r.containers(ctx, p.UID) {
+		if keep == nil && c.Labels[LabelConfigHash] == hash {
+			c := c
+			keep = &c
+			continue
+		}
+		old = append(old, c)
+	}
+	obs.DeployedCommit = commit
+	if keep != nil {
+		if !keep.Running {
+			if err := r.rt.Start(ctx, keep.ID); err != nil {
+				return fail(obs, "starting the app's container: %v", err)
+			}
+		}
+		c, err := r.waitHealthy(ctx, keep.ID, tpl, probe)
+		if err != nil {
+			r.proxy.Unset(p.Slug, p.UID, "The app is not healthy.")
+			return fail(obs, "app did not become healthy (commit %s): %v%s", short(commit), err, r.tail(ctx, keep.ID))
+		}
+		r.removeAll(ctx, old)
+		r.setRoute(p, c)
+		obs.ContainerID, obs.ConfigHash = keep.ID, hash
+		return r.deployed(ctx, p, tpl, actx, c, obs, release, log)
+	}
+
+	if tpl.Stateful || len(old) == 0 {
+		// Two Airflows or Open WebUIs on one data directory corrupt it:
+		// stop first. With nothing running, the stable name is free.
+		r.proxy.Unset(p.Slug, p.UID, "The app is restarting.")
+		r.removeAll(ctx, old)
+		old = nil
+		spec.Name = stable
+	}
+	id, err := r.rt.Create(ctx, spec)
+	if err != nil {
+		return fail(obs, "starting the app's container: %v", err)
+	}
+	c, err := r.waitHealthy(ctx, id, tpl, probe)
+	if err != nil {
+		tail := r.tail(ctx, id)
+		r.rt.Remove(ctx, id)
+		if len(old) > 0 && !tpl.Stateful {
+			// The previous version keeps serving; the deploy still failed.
+			return fail(obs, "the new version did not become healthy (commit %s), so the previous one keeps serving: %v%s", short(commit), err, tail)
+		}
+		r.proxy.Unset(p.Slug, p.UID, "The last deploy failed.")
+		obs.ContainerID = ""
+		return fail(obs, "app did not become healthy (commit %s): %v%s", short(commit), err, tail)
+	}
+	// Switch traffic, then drain and remove the old version.
+	r.setRoute(p, c)
+	if len(old) > 0 {
+		time.Sleep(r.cfg.DrainPeriod)
+		r.removeAll(ctx, old)
+		if err := r.rt.Rename(ctx, id, stable); err != nil {
+			log.Warn("could not give the new container its stable name", "error", err)
+		}
+	}
+	obs.ContainerID, obs.ConfigHash = id, hash
+	return r.deployed(ctx, p, tpl, actx, c, obs, release, log)
+}
+
+// deployed finishes a healthy deploy: app-type hooks, then the status.
+func (r *Reconciler) deployed(ctx context.Context, p *store.Project, tpl *apptype.Template, actx apptype.Context, c *runtime.Container, obs store.Observed, release string, log hclog.Logger) store.Observed {
+	if p.AppType == api.AppOpenWebUI {
+		plugins, err := r.syncOpenWebUI(ctx, p, c, filepath.Join(release, actx.Entry), actx.Generated["admin_password"], obs.Plugins, log)
+		if err != nil {
+			return fail(obs, "syncing tools and functions into Open WebUI: %v", err)
+		}
+		obs.Plugins = plugins
+	}
+	obs.Status, obs.LastError, obs.StartedAt = api.StatusDeployed, "", c.StartedAt
+	return obs
+}
+
+func (r *Reconciler) removeAll(ctx context.Context, cs []runtime.Container) {
+	for _, c := range cs {
+		if err := r.rt.Remove(ctx, c.ID); err != nil {
+			r.log.Warn("removing old container", "container", c.Name, "error", err)
+		}
+	}
+}
+
+// resolveCommit fetches when needed and returns the commit to deploy, or a
+// message saying why there is none.
+func (r *Reconciler) resolveCommit(ctx context.Context, p *store.Project, repo string, key []byte) (string, string) {
+	if p.Desired.Commit == "" && p.Desired.Resolved != "" {
+		// Same spec as before (configuration change): keep its commit.
+		if c, err := r.git.Resolve(repo, p.Desired.Resolved); err == nil {
+			return c, ""
+		}
+	}
+	head, err := r.git.Sync(ctx, repo, p.GitURL, p.Branch, key)
+	if err != nil {
+		return "", fmt.Sprintf("fetching %s (branch %q) failed: %v", api.RedactURL(p.GitURL), p.Branch, err)
+	}
+	if p.Desired.Commit == "" {
+		return head, ""
+	}
+	c, err := r.git.Resolve(repo, p.Desired.Commit)
+	if err != nil {
+		return "", fmt.Sprintf("commit %q is not in %s (branch %q): push it, or fix the deployment's commit", p.Desired.Commit, api.RedactURL(p.GitURL), p.Branch)
+	}
+	return c, ""
+}
+
+// dependencies finds the project's dependency files nearest to the
+// entrypoint and adds what the app type needs.
+func (r *Reconciler) dependencies(repo, commit, entry string, tpl *apptype.Template) (map[string][]byte, string, error) {
+	start := entry
+	if tpl.Entry == apptype.EntryFile {
+		start = path.Dir(entry)
+	}
+	req, source, err := deps.Find(func(name string) ([]byte, error) { return r.git.ReadFile(repo, commit, name) }, start)
+	if err != nil {
+		return nil, "", err
+	}
+	req = deps.Ensure(req, tpl.Requirements)
+	if req == nil {
+		return nil, "no dependency files", nil
+	}
+	return map[string][]byte{"requirements.txt": req}, source, nil
+}
+
+// generated returns the project's generated secrets for its app type,
+// creating (and sealing) the missing ones once.
+func (r *Reconciler) generated(p *store.Project, tpl *apptype.Template) (map[string]string, error) {
+	out := map[string]string{}
+	var missing []string
+	for _, name := range tpl.Generated {
+		if sealed, ok := p.Generated[name]; ok {
+			v, err := r.sealer.Open(sealed, GeneratedContext(p.UID, name))
+			if err != nil {
+				return nil, fmt.Errorf("reading generated %s: %w", name, err)
+			}
+			out[name] = string(v)
+			continue
+		}
+		missing = append(missing, name)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	newSealed := map[string][]byte{}
+	for _, name := range missing {
+		v := newSecret(name)
+		sealed, err := r.sealer.Seal([]byte(v), GeneratedContext(p.UID, name))
+		if err != nil {
+			return nil, err
+		}
+		newSealed[name] = sealed
+		out[name] = v
+	}
+	_, err := r.store.Update(p.Slug, func(q *store.Project) error {
+		if q.UID != p.UID {
+			return errStale
+		}
+		if q.Generated == nil {
+			q.Generated = map[string][]byte{}
+		}
+		for k, v := range newSealed {
+			if _, ok := q.Generated[k]; !ok {
+				q.Generated[k] = v
+			}
+		}
+		p.Generated = q.Generated
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// GeneratedContext is the sealing context of a generated secret.
+func GeneratedContext(uid, name string) string { return "project/" + uid + "/generated/" + name }
+
+func newSecret(name string) string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	if name == "fernet_key" {
+		// Fernet wants 32 bytes, url-safe base64.
+		return base64.URLEncoding.EncodeToString(b)
+	}
+	return hex.EncodeToString(b)
+}
+
+// containerSpec renders everything but the name and labels.
+func (r *Reconciler) containerSpec(p *store.Project, tpl *apptype.Template, actx apptype.Context, image, release, dir string, port int) (runtime.ContainerSpec, error) {
+	in, err := r.configInput(p)
+	if err != nil {
+		return runtime.ContainerSpec{}, err
+	}
+	envMap := render.EnvVars(in)
+	for k, v := range tpl.Env(actx) { // agent-owned keys win
+		envMap[k] = v
+	}
+	env := make([]string, 0, len(envMap))
+	for k, v := range envMap {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	spec := runtime.ContainerSpec{
+		Image:       image,
+		Env:         env,
+		WorkingDir:  apptype.AppDir,
+		Mounts:      []runtime.Mount{{Source: release, Target: apptype.AppDir, ReadOnly: true}},
+		StopTimeout: tpl.StopTimeout,
+		MemoryMB:    p.Desired.MemoryMB,
+		CPUs:        p.Desired.CPUs,
+	}
+	if tpl.Command != nil {
+		spec.Cmd = tpl.Command(actx)
+	}
+	if tpl.BuildsImage {
+		spec.WorkingDir = "" // the Dockerfile's WORKDIR
+		spec.Mounts = nil    // the code is in the image
+	}
+	switch p.AppType {
+	case api.AppStreamlit:
+		m, err := r.streamlitSecrets(dir, in)
+		if err != nil {
+			return spec, err
+		}
+		if m != nil {
+			spec.Mounts = append(spec.Mounts, *m)
+		}
+	case api.AppDash:
+		src, err := r.dashLauncher()
+		if err != nil {
+			return spec, err
+		}
+		spec.Mounts = append(spec.Mounts, runtime.Mount{Source: src, Target: apptype.DashLauncherDir, ReadOnly: true})
+	}
+	if tpl.DataDir != "" {
+		data := filepath.Join(dir, "data")
+		if err := os.MkdirAll(data, 0o775); err != nil {
+			return spec, err
+		}
+		// The image's user (Airflow: uid 50000, gid 0) must own its data.
+		if err := os.Chown(data, tpl.DataUID, 0); err != nil && !errors.Is(err, os.ErrPermission) {
+			return spec, err
+		}
+		spec.Mounts = append(spec.Mounts, runtime.Mount{Source: data, Target: tpl.DataDir})
+	}
+	return spec, nil
+}
+
+// dashLauncher writes the launcher module the agent ships for Dash apps
+// (once per agent version) and returns its directory.
+func (r *Reconciler) dashLauncher() (string, error) {
+	dir := filepath.Join(r.cfg.DataDir, "launchers", "dash")
+	file := filepath.Join(dir, "runtime_dash.py")
+	if b, err := os.ReadFile(file); err == nil && string(b) == string(launcher.DashLauncher) {
+		return dir, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, launcher.DashLauncher, 0o644); err != nil {
+		return "", err
+	}
+	return dir, os.Rename(tmp, file)
+}
+
+// waitHealthy probes the app until it answers healthy. Failures during the
+// template's start period are expected; after it, FailureThreshold failed
+// probes in a row fail the deploy. A container that exits fails it at once
+// (a crash loop should not wait for the timeout).
+func (r *Reconciler) waitHealthy(ctx context.Context, id string, tpl *apptype.Template, probeURL func(ip string) string) (*runtime.Container, error) {
+	limit := r.cfg.HealthTimeout
+	if min := tpl.StartPeriod + time.Duration(tpl.FailureThreshold+1)*tpl.ProbeInterval; limit < min {
+		limit = min
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	start := time.Now()
+	fails := 0
+	var last string
+	for {
+		c, err := r.rt.Inspect(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("inspecting the container: %w", err)
+		}
+		if c.OOMKilled {
+			return nil, errors.New("the app ran out of memory (OOM killed): raise memory_mb or use less memory")
+		}
+		if !c.Running || c.Restarting || c.RestartCount > 0 {
+			return nil, fmt.Errorf("the app exited with code %d while starting", c.ExitCode)
+		}
+		if c.IP != "" {
+			status, body, err := runtime.ProbeHTTP(ctx, probeURL(c.IP), 3*time.Second)
+			ok, why := false, ""
+			if err != nil {
+				why = err.Error()
+			} else {
+				ok, why = tpl.Healthy(status, body)
+			}
+			if ok {
+				return c, nil
+			}
+			last = why
+			if time.Since(start) > tpl.StartPeriod {
+				fails++
+				if fails >= tpl.FailureThreshold {
+					return nil, fmt.Errorf("health probe failed %d times in a row after the %s start period (last: %s)", fails, tpl.StartPeriod, last)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("no healthy answer within %s (last probe: %s)", limit, last)
+		case <-time.After(tpl.ProbeInterval):
+		}
+	}
+}
