@@ -1,0 +1,5 @@
+# A deployment is imported by the slug of its project.
+import {
+  to = runtime_deployment.sales
+  id = "sales"
+}

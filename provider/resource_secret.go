@@ -1,0 +1,307 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/runtimeops/terraform-provider-runtime/agent/api"
+	"github.com/runtimeops/terraform-provider-runtime/provider/internal/diags"
+)
+
+var (
+	_ resource.Resource                = (*secretResource)(nil)
+	_ resource.ResourceWithConfigure   = (*secretResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*secretResource)(nil)
+	_ resource.ResourceWithImportState = (*secretResource)(nil)
+)
+
+// NewSecretResource returns the runtime_secret resource.
+func NewSecretResource() resource.Resource {
+	return &secretResource{}
+}
+
+type secretResource struct {
+	data *providerData
+}
+
+type secretResourceModel struct {
+	ID             types.String `tfsdk:"id"`
+	ProjectID      types.String `tfsdk:"project_id"`
+	Key            types.String `tfsdk:"key"`
+	Value          types.String `tfsdk:"value"`
+	ValueWO        types.String `tfsdk:"value_wo"`
+	ValueWOVersion types.Int64  `tfsdk:"value_wo_version"`
+	Version        types.Int64  `tfsdk:"version"`
+}
+
+// writeOnlyNote explains write-only arguments once for secrets and passwords.
+const writeOnlyNote = "Write-only arguments (`*_wo`, Terraform 1.11 or later) are sent to the agent on every apply " +
+	"and never stored in Terraform's plan or state. Terraform cannot tell when such a value changes, so change its " +
+	"`*_wo_version` (for example increment it) to rotate it. The sensitive arguments work with any Terraform version, " +
+	"but their value is stored in the state (in clear, like every state value) and only hidden from the CLI output."
+
+func (r *secretResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_secret"
+}
+
+func (r *secretResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A credential of a project, given to its app as the environment variable `KEY=value`, byte " +
+			"for byte (nothing is expanded or quoted). Streamlit apps also find it as a top-level key of the generated " +
+			"`~/.streamlit/secrets.toml` (`st.secrets[\"KEY\"]`); Airflow apps also get it as the Airflow Variable " +
+			"`AIRFLOW_VAR_<KEY>`.\n\n" +
+			"The agent keeps the value encrypted at rest and never returns, logs or prints it. Set it with exactly one " +
+			"of `value_wo` (write-only, preferred) and `value`. " + writeOnlyNote + "\n\n" +
+			"Because the value cannot be read back, a change made outside Terraform is detected by `version`, which the " +
+			"agent increases whenever the value actually changes: the next plan then shows an update, and apply writes " +
+			"the configured value again. For the same reason, the first plan after an import shows an update; applying " +
+			"it writes the configured value once (when it equals the agent's, nothing changes and the app is not " +
+			"restarted).\n\n" + precedenceNote + "\n\n" + restartNote,
+		Attributes: map[string]schema.Attribute{
+			"project_id": projectIDAttribute("secret"),
+			"key":        envKeyAttribute("secret"),
+			"value": schema.StringAttribute{
+				Optional:  true,
+				Sensitive: true,
+				MarkdownDescription: "Value of the secret, stored in Terraform's state (sensitive: hidden from the CLI " +
+					"output only). Prefer `value_wo`, which is never stored, with Terraform 1.11 or later. Exactly one of " +
+					"`value` and `value_wo` must be set. Changes in place.",
+				Validators: []validator.String{
+					stringvalidator.ExactlyOneOf(path.MatchRoot("value_wo")),
+					stringvalidator.PreferWriteOnlyAttribute(path.MatchRoot("value_wo")),
+				},
+			},
+			"value_wo": schema.StringAttribute{
+				Optional:  true,
+				Sensitive: true,
+				WriteOnly: true,
+				MarkdownDescription: "Value of the secret, write-only: sent to the agent on every apply, never stored in " +
+					"Terraform's plan or state (Terraform 1.11 or later). Requires `value_wo_version`; change that to " +
+					"make a new value take effect. Exactly one of `value` and `value_wo` must be set.",
+				Validators: []validator.String{
+					stringvalidator.AlsoRequires(path.MatchRoot("value_wo_version")),
+				},
+			},
+			"value_wo_version": schema.Int64Attribute{
+				Optional: true,
+				MarkdownDescription: "Version of `value_wo`, chosen by you. Terraform cannot see a write-only value change, " +
+					"so change this number (for example increment it) whenever `value_wo` changes; apply then writes " +
+					"the new value. Required with `value_wo`.",
+				Validators: []validator.Int64{
+					int64validator.AlsoRequires(path.MatchRoot("value_wo")),
+				},
+			},
+			"version": schema.Int64Attribute{
+				Computed: true,
+				MarkdownDescription: "Version of the value held by the agent; it increases each time the value actually " +
+					"changes (writing the same value again keeps it). When it differs from the version Terraform's own " +
+					"last write produced, the secret was changed outside Terraform and the plan shows an update.",
+			},
+			"id": childIDAttribute("key"),
+		},
+	}
+}
+
+func (r *secretResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	d, err := providerDataFrom(req.ProviderData)
+	if err != nil {
+		resp.Diagnostics.AddError("Unexpected Resource Configure Type", err.Error())
+		return
+	}
+	if d != nil {
+		r.data = d
+	}
+}
+
+// ModifyPlan plans an update when the secret was changed outside Terraform
+// (its version is not the one the provider last wrote).
+func (r *secretResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	drifted, current, written := planVersionDrift(ctx, req, resp, "version")
+	if !drifted {
+		return
+	}
+	var state secretResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.AddAttributeWarning(path.Root("version"), "Secret Changed Outside Terraform",
+		fmt.Sprintf("Secret %q of project %q is at version %d on the agent, but Terraform last wrote version %d: it "+
+			"was changed outside Terraform. Apply writes the configured value again.",
+			state.Key.ValueString(), state.ProjectID.ValueString(), current, written))
+}
+
+// secretValue is the value to send: value_wo from the configuration (write-only
+// values exist nowhere else), or value.
+func secretValue(ctx context.Context, config tfsdk.Config) (string, bool, error) {
+	var cfg secretResourceModel
+	if ds := config.Get(ctx, &cfg); ds.HasError() {
+		return "", false, fmt.Errorf("reading the configuration: %v", ds)
+	}
+	switch {
+	case !cfg.ValueWO.IsNull() && !cfg.ValueWO.IsUnknown():
+		return cfg.ValueWO.ValueString(), true, nil
+	case !cfg.Value.IsNull() && !cfg.Value.IsUnknown():
+		return cfg.Value.ValueString(), true, nil
+	}
+	return "", false, nil
+}
+
+func (r *secretResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan secretResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client, ds := r.data.agent()
+	if resp.Diagnostics.Append(ds...); ds.HasError() {
+		return
+	}
+	slug, key := plan.ProjectID.ValueString(), plan.Key.ValueString()
+	ctx = tflog.SetField(ctx, "project", slug)
+	ctx = tflog.SetField(ctx, "key", key)
+
+	switch _, err := client.GetSecret(ctx, slug, key); {
+	case err == nil:
+		resp.Diagnostics.Append(secretKind.alreadyExists(slug, key))
+		return
+	case !api.IsNotFound(err):
+		resp.Diagnostics.Append(diags.AgentError("Unable to Create Secret", fmt.Sprintf("checking secret %q of project %q", key, slug), err))
+		return
+	}
+	s, ok := r.write(ctx, client, req.Config, slug, key, "Create", resp.Private, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	tflog.Debug(ctx, "created secret", map[string]any{"version": s.Version})
+	setSecretComputed(&plan, slug, key, s)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *secretResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state secretResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if r.data == nil || r.data.client == nil {
+		tflog.Debug(ctx, "provider not configured with known values; secret not refreshed")
+		return
+	}
+	slug, key := state.ProjectID.ValueString(), state.Key.ValueString()
+	ctx = tflog.SetField(ctx, "project", slug)
+	ctx = tflog.SetField(ctx, "key", key)
+	s, err := r.data.client.GetSecret(ctx, slug, key)
+	if api.IsNotFound(err) {
+		tflog.Info(ctx, "secret (or its project) no longer exists on the agent; removing it from state")
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.Append(diags.AgentError("Unable to Read Secret", fmt.Sprintf("reading secret %q of project %q", key, slug), err))
+		return
+	}
+	// The value cannot be read; value and value_wo_version keep what was
+	// applied (null after an import).
+	setSecretComputed(&state, slug, key, s)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *secretResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan secretResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client, ds := r.data.agent()
+	if resp.Diagnostics.Append(ds...); ds.HasError() {
+		return
+	}
+	slug, key := plan.ProjectID.ValueString(), plan.Key.ValueString()
+	ctx = tflog.SetField(ctx, "project", slug)
+	ctx = tflog.SetField(ctx, "key", key)
+	s, ok := r.write(ctx, client, req.Config, slug, key, "Update", resp.Private, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	tflog.Debug(ctx, "updated secret", map[string]any{"version": s.Version})
+	setSecretComputed(&plan, slug, key, s)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+// write sends the configured value and records the version it produced.
+// Neither the value nor anything derived from it goes into logs or
+// diagnostics.
+func (r *secretResource) write(ctx context.Context, client *api.Client, config tfsdk.Config, slug, key, op string,
+	private privateSetter, ds *diag.Diagnostics) (*api.Secret, bool) {
+	summary := "Unable to " + op + " Secret"
+	value, ok, err := secretValue(ctx, config)
+	switch {
+	case err != nil:
+		ds.AddError(summary, fmt.Sprintf("Secret %q of project %q: %s.", key, slug, err))
+		return nil, false
+	case !ok:
+		ds.AddAttributeError(path.Root("value_wo"), summary,
+			fmt.Sprintf("Secret %q of project %q has no value: set value_wo (with value_wo_version) or value.", key, slug))
+		return nil, false
+	}
+	s, err := client.SetSecret(ctx, slug, key, value)
+	if err != nil {
+		if api.IsNotFound(err) {
+			ds.Append(secretKind.projectMissing(slug, err))
+			return nil, false
+		}
+		ds.Append(diags.AgentError(summary, fmt.Sprintf("setting secret %q of project %q", key, slug), err))
+		return nil, false
+	}
+	ds.Append(setWrittenVersion(ctx, private, s.Version)...)
+	return s, true
+}
+
+func (r *secretResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state secretResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client, ds := r.data.agent()
+	if resp.Diagnostics.Append(ds...); ds.HasError() {
+		return
+	}
+	slug, key := state.ProjectID.ValueString(), state.Key.ValueString()
+	ctx = tflog.SetField(ctx, "project", slug)
+	ctx = tflog.SetField(ctx, "key", key)
+	if err := client.DeleteSecret(ctx, slug, key); err != nil && !api.IsNotFound(err) {
+		resp.Diagnostics.Append(diags.AgentError("Unable to Delete Secret", fmt.Sprintf("deleting secret %q of project %q", key, slug), err))
+		return
+	}
+	tflog.Debug(ctx, "deleted secret")
+}
+
+// ImportState imports a secret by `<project-slug>/<key>`; its value cannot be
+// imported.
+func (r *secretResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	secretKind.importChild(ctx, req, resp)
+}
+
+func setSecretComputed(m *secretResourceModel, slug, key string, s *api.Secret) {
+	if s.ProjectID != "" {
+		slug = s.ProjectID
+	}
+	if s.Key != "" {
+		key = s.Key
+	}
+	m.ID = types.StringValue(childID(slug, key))
+	m.ProjectID = types.StringValue(slug)
+	m.Key = types.StringValue(key)
+	m.Version = types.Int64Value(s.Version)
+	m.ValueWO = types.StringNull() // write-only: never in state
+}
