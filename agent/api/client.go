@@ -327,3 +327,9 @@ func (c *Client) ListConnections(ctx context.Context, slug string) ([]Connection
 	err := c.do(ctx, http.MethodGet, projectPath(slug, "connections"), nil, nil, &l)
 	return l.Connections, err
 }
+
+// Credentials returns the app's generated admin login (Airflow, Open WebUI).
+func (c *Client) Credentials(ctx context.Context, slug string) (*Credentials, error) {
+	var out Credentials
+	return &out, c.do(ctx, http.MethodGet, projectPath(slug, "credentials"), nil, nil, &out)
+}

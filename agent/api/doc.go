@@ -16,7 +16,10 @@
 //	GET    /v1/projects/{slug}/deployment        desired + observed state of the app (?refresh=true asks the git host for the branch head)
 //	PUT    /v1/projects/{slug}/deployment        set the desired state (running/stopped, commit pin, revision)
 //	DELETE /v1/projects/{slug}/deployment        stop and remove the app, keep the project
-//	GET    /v1/projects/{slug}/logs?tail=N       last lines of the app's container log
+//	GET    /v1/projects/{slug}/logs?tail=N       last lines of the app's container log (follow=true streams text)
+//	GET    /v1/projects/{slug}/credentials       the app's generated admin login (Airflow, Open WebUI)
+//	PUT/GET/DELETE /v1/projects/{slug}/variables/{key}, secrets/{key}, connections/{name}
+//	GET    /v1/projects/{slug}/variables, secrets, connections   lists (never secret values)
 //
 // Every error is a JSON body {"error":{"code":"...","message":"..."}} whose
 // code is one of the Code constants.

@@ -35,6 +35,7 @@ Usage:
   runtime-agent projects [list]                      projects the agent holds and their state
   runtime-agent projects show SLUG                   one project, its deployment and last error
   runtime-agent logs SLUG [-f] [-n N]                the app's container log
+  runtime-agent credentials SLUG                     the app's generated admin login (Airflow, Open WebUI)
   runtime-agent version
 
 Client commands reach the agent at RUNTIME_ENDPOINT (default http://<RUNTIME_AGENT_LISTEN>)
@@ -54,6 +55,8 @@ func main() {
 		err = projects(os.Args[2:])
 	case "logs":
 		err = logs(os.Args[2:])
+	case "credentials":
+		err = credentials(os.Args[2:])
 	case "version", "--version", "-v":
 		fmt.Println("runtime-agent", version)
 	case "help", "--help", "-h":
@@ -220,4 +223,20 @@ func followLogs(ctx context.Context, slug string, n int) error {
 		return nil
 	}
 	return err
+}
+
+func credentials(args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: runtime-agent credentials SLUG")
+	}
+	c, err := client()
+	if err != nil {
+		return err
+	}
+	cr, err := c.Credentials(context.Background(), args[0])
+	if err != nil {
+		return err
+	}
+	fmt.Printf("login:    %s\nusername: %s\npassword: %s\n", cr.LoginURL, cr.Username, cr.Password)
+	return nil
 }

@@ -231,7 +231,7 @@ var templates = map[string]*Template{
 		Stateful:         true,
 		DataDir:          "/opt/airflow",
 		DataUID:          50000,
-		Generated:        []string{"fernet_key", "secret_key", "jwt_secret"},
+		Generated:        []string{"fernet_key", "secret_key", "jwt_secret", "admin_password"},
 		StartPeriod:      3 * time.Minute,
 		ProbeInterval:    2 * time.Second,
 		FailureThreshold: 5,

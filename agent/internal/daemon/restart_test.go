@@ -79,7 +79,9 @@ func TestAgentKill9AdoptsRunningApps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { exec.Command("sh", "-c", "docker rm -f $(docker ps -aq --filter label=io.runtimeops.project="+p.Slug+")").Run() })
+	t.Cleanup(func() {
+		exec.Command("sh", "-c", "docker rm -f $(docker ps -aq --filter label=io.runtimeops.project="+p.Slug+")").Run()
+	})
 	gs.Authorize(p.DeployPublicKey)
 	d, err := c.PutDeployment(ctx, p.Slug, api.DeploymentSpec{State: api.StateRunning})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -382,8 +383,48 @@ func (r *Reconciler) containerSpec(p *store.Project, tpl *apptype.Template, actx
 			return spec, err
 		}
 		spec.Mounts = append(spec.Mounts, runtime.Mount{Source: data, Target: tpl.DataDir})
+		if p.AppType == api.AppAirflow {
+			if err := airflowPasswords(data, tpl.DataUID, actx.Generated["admin_password"]); err != nil {
+				return spec, err
+			}
+		}
 	}
 	return spec, nil
+}
+
+// airflowPasswords gives Airflow's simple auth manager the agent's admin
+// password before the first start (standalone keeps an existing file), so
+// `runtime-agent credentials` can tell it without reading Airflow's logs.
+func airflowPasswords(data string, uid int, password string) error {
+	file := filepath.Join(data, "simple_auth_manager_passwords.json.generated")
+	if _, err := os.Stat(file); err == nil {
+		return nil
+	}
+	b, _ := json.Marshal(map[string]string{"admin": password})
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		return err
+	}
+	if err := os.Chown(file, uid, 0); err != nil && !errors.Is(err, os.ErrPermission) {
+		return err
+	}
+	return nil
+}
+
+// Credentials returns the app's generated admin login.
+func (r *Reconciler) Credentials(p *store.Project) (*api.Credentials, error) {
+	tpl, err := apptype.Lookup(p.AppType)
+	if err != nil {
+		return nil, err
+	}
+	user := map[string]string{api.AppAirflow: "admin", api.AppOpenWebUI: OpenWebUIAdminEmail}[p.AppType]
+	if user == "" {
+		return nil, fmt.Errorf("%s apps have no generated admin login", p.AppType)
+	}
+	gen, err := r.generated(p, tpl)
+	if err != nil {
+		return nil, err
+	}
+	return &api.Credentials{ProjectID: p.Slug, Username: user, Password: gen["admin_password"], LoginURL: r.AppURL(p.Slug)}, nil
 }
 
 // dashLauncher writes the launcher module the agent ships for Dash apps

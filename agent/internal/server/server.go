@@ -61,6 +61,7 @@ func (s *Server) Handler() http.Handler {
 	route("PUT /v1/projects/{slug}/deployment", s.putDeployment)
 	route("DELETE /v1/projects/{slug}/deployment", s.deleteDeployment)
 	s.configRoutes(route)
+	route("GET /v1/projects/{slug}/credentials", s.credentials)
 	mux.Handle("GET /v1/projects/{slug}/logs", s.auth(http.HandlerFunc(s.logs)))
 	mux.Handle("/", s.auth(s.wrap(func(r *http.Request) (int, any, error) {
 		return 0, nil, apiErr(http.StatusNotFound, api.CodeNotFound, "no such route: %s %s", r.Method, r.URL.Path)
@@ -413,3 +414,15 @@ func (f flushWriter) Write(b []byte) (int, error) {
 }
 
 var _ io.Writer = flushWriter{}
+
+func (s *Server) credentials(r *http.Request) (int, any, error) {
+	p, err := s.load(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	c, err := s.Reconciler.Credentials(p)
+	if err != nil {
+		return 0, nil, apiErr(http.StatusNotFound, api.CodeNotFound, "%v", err)
+	}
+	return http.StatusOK, c, nil
+}
