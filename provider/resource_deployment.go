@@ -463,8 +463,8 @@ func deploymentSpecFor(ctx context.Context, plan *deploymentResourceModel) (spec
 	case !plan.DeployedCommit.IsUnknown() && plan.DeployedCommit.ValueString() != "":
 		// Deploy exactly the commit the plan showed, not whatever the branch
 		// head is by the time apply runs.
-		spec.Commit = plan.DeployedCommit.ValueString()
-		sent = spec.Commit
+		spec.TargetCommit = plan.DeployedCommit.ValueString()
+		sent = spec.TargetCommit
 	}
 	return spec, sent, ds
 }

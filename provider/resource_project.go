@@ -375,6 +375,11 @@ func (r *projectResource) Update(ctx context.Context, req resource.UpdateRequest
 	var spec api.DeploymentSpec
 	if restart {
 		spec = dep.DeploymentSpec
+		if spec.Commit == "" && dep.DeployedCommit != "" {
+			// Restart the commit that ran: an update of name, environment
+			// or path must not also pull new code.
+			spec.TargetCommit = dep.DeployedCommit
+		}
 		tflog.Info(ctx, "stopping the app to update the project", map[string]any{"status": dep.Status})
 		stop := spec
 		stop.State = api.StateStopped

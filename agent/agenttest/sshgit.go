@@ -46,6 +46,9 @@ type GitServer struct {
 	// Dir is the server's private temporary directory (config, host keys,
 	// authorized_keys, repositories, log).
 	Dir string
+	// AuthorizedKeysFile is the server's authorized_keys, for tests that
+	// register a deploy key from terraform (a local-exec) rather than Go.
+	AuthorizedKeysFile string
 
 	authorizedKeys string
 	logFile        string
@@ -80,11 +83,12 @@ func StartGitServer(t testing.TB) *GitServer {
 
 	dir := t.TempDir()
 	g := &GitServer{
-		User:           u.Username,
-		Dir:            dir,
-		authorizedKeys: filepath.Join(dir, "authorized_keys"),
-		logFile:        filepath.Join(dir, "sshd.log"),
-		KnownHostsFile: filepath.Join(dir, "known_hosts"),
+		User:               u.Username,
+		Dir:                dir,
+		authorizedKeys:     filepath.Join(dir, "authorized_keys"),
+		AuthorizedKeysFile: filepath.Join(dir, "authorized_keys"),
+		logFile:            filepath.Join(dir, "sshd.log"),
+		KnownHostsFile:     filepath.Join(dir, "known_hosts"),
 	}
 	if err := os.WriteFile(g.authorizedKeys, nil, 0o600); err != nil {
 		t.Fatal(err)

@@ -24,7 +24,7 @@ type ClientConfig struct {
 	Token     string        // bearer token
 	CACertPEM string        // optional extra CA for the agent's TLS certificate
 	Timeout   time.Duration // per request; default 30s
-	RetryMax  int           // retries on connection errors and 5xx/429; default 4
+	RetryMax  int           // retries on connection errors and 5xx/429; 0 means the default (4), negative means none
 	UserAgent string
 	// Logger receives one debug line per request (method, URL, status); never bodies.
 	Logger retryablehttp.LeveledLogger
@@ -50,8 +50,11 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 30 * time.Second
 	}
-	if cfg.RetryMax == 0 {
+	switch {
+	case cfg.RetryMax == 0:
 		cfg.RetryMax = 4
+	case cfg.RetryMax < 0:
+		cfg.RetryMax = 0
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "runtime-agent-client"
@@ -73,6 +76,13 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	rc.RetryWaitMin = 200 * time.Millisecond
 	rc.RetryWaitMax = 3 * time.Second
 	rc.Logger = cfg.Logger
+	if l := cfg.Logger; l != nil {
+		// One line per answer: method, URL and status, never bodies (they
+		// can carry secret values on their way in).
+		rc.ResponseLogHook = func(_ retryablehttp.Logger, resp *http.Response) {
+			l.Debug("agent answered", "method", resp.Request.Method, "url", resp.Request.URL.Redacted(), "status", resp.StatusCode)
+		}
+	}
 	// Turn the final failure into the agent's own error instead of
 	// retryablehttp's "giving up after N attempts" wrapper.
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler

@@ -89,6 +89,11 @@ type DeploymentSpec struct {
 	State string `json:"state"`
 	// Commit pins a commit (full or abbreviated SHA). Empty follows the branch head.
 	Commit string `json:"commit,omitempty"`
+	// TargetCommit, when Commit is empty, deploys exactly this commit of the
+	// branch now while the deployment keeps following the branch: Terraform
+	// sends the head its plan showed, so apply deploys what plan said even if
+	// the branch moved in between. It is not echoed back.
+	TargetCommit string `json:"target_commit,omitempty"`
 	// Revision is an opaque value; a change of it pulls and restarts the app
 	// even when nothing else changed (Terraform's triggers).
 	Revision string `json:"revision,omitempty"`

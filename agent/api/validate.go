@@ -310,6 +310,11 @@ func (s *DeploymentSpec) Validate() error {
 	if s.CPUs < 0 || s.CPUs > 1024 {
 		return fmt.Errorf("cpus %g is out of range: give a positive number such as 0.5, or leave it unset for no limit", s.CPUs)
 	}
+	if s.TargetCommit != "" {
+		if err := ValidateCommit(s.TargetCommit); err != nil {
+			return err
+		}
+	}
 	if s.Commit != "" {
 		return ValidateCommit(s.Commit)
 	}

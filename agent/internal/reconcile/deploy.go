@@ -225,22 +225,27 @@ func (r *Reconciler) removeAll(ctx context.Context, cs []runtime.Container) {
 // resolveCommit fetches when needed and returns the commit to deploy, or a
 // message saying why there is none.
 func (r *Reconciler) resolveCommit(ctx context.Context, p *store.Project, repo string, key []byte) (string, string) {
-	if p.Desired.Commit == "" && p.Desired.Resolved != "" {
-		// Same spec as before (configuration change): keep its commit.
-		if c, err := r.git.Resolve(repo, p.Desired.Resolved); err == nil {
-			return c, ""
+	target := p.Desired.Commit
+	if target == "" {
+		// A target commit (or the head this spec was first deployed at):
+		// keep deploying exactly it, fetching only when it is not here yet.
+		target = p.Desired.Resolved
+		if target != "" {
+			if c, err := r.git.Resolve(repo, target); err == nil {
+				return c, ""
+			}
 		}
 	}
 	head, err := r.git.Sync(ctx, repo, p.GitURL, p.Branch, key)
 	if err != nil {
 		return "", fmt.Sprintf("fetching %s (branch %q) failed: %v", api.RedactURL(p.GitURL), p.Branch, err)
 	}
-	if p.Desired.Commit == "" {
+	if target == "" {
 		return head, ""
 	}
-	c, err := r.git.Resolve(repo, p.Desired.Commit)
+	c, err := r.git.Resolve(repo, target)
 	if err != nil {
-		return "", fmt.Sprintf("commit %q is not in %s (branch %q): push it, or fix the deployment's commit", p.Desired.Commit, api.RedactURL(p.GitURL), p.Branch)
+		return "", fmt.Sprintf("commit %q is not in %s (branch %q): push it, or fix the deployment's commit", target, api.RedactURL(p.GitURL), p.Branch)
 	}
 	return c, ""
 }

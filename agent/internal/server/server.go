@@ -333,7 +333,7 @@ func (s *Server) putDeployment(r *http.Request) (int, any, error) {
 	// Every PUT is a new generation, even with an unchanged spec: applying
 	// the same configuration again is how drift gets corrected.
 	p, err := s.Store.Update(slug, func(q *store.Project) error {
-		q.Desired = &store.Desired{State: spec.State, Commit: spec.Commit, Revision: spec.Revision, MemoryMB: spec.MemoryMB, CPUs: spec.CPUs}
+		q.Desired = &store.Desired{State: spec.State, Commit: spec.Commit, Revision: spec.Revision, MemoryMB: spec.MemoryMB, CPUs: spec.CPUs, Resolved: spec.TargetCommit}
 		q.Generation++
 		return nil
 	})

@@ -187,8 +187,8 @@ def _application():
         server = dash_app.server
     else:
         _fail(
-            "%s defines no `server` and no Dash instance at module level, so there is nothing to serve. "
-            "Define server = app.server or create a dash.Dash instance at module level "
+            "%s defines no `server` and no Dash instance at module level, so there is nothing to serve: "
+            "define server = app.server or create a dash.Dash instance at module level "
             "(not only inside a function or the `if __name__ == \"__main__\":` block)" % path
         )
     return _add_health_route(server, _routes_prefix(dash_app))
