@@ -13,10 +13,16 @@ import (
 )
 
 // StandinImage is the local image that stands in for python:3.12-slim with
-// streamlit installed. There is no image registry on the machines the tests
-// run on, so nothing can be pulled; scripts/standin-image.sh builds this
-// image from test/standin instead.
+// streamlit, gunicorn (Dash) and airflow installed. There is no image
+// registry on the machines the tests run on, so nothing can be pulled;
+// scripts/standin-image.sh builds this image from test/standin instead.
 const StandinImage = "runtime-standin/python:3.12-slim"
+
+// StandinOpenWebUIImage stands in for ghcr.io/open-webui/open-webui:v0.6.5:
+// its default command serves Open WebUI's health, auth and tools/functions
+// admin routes on $PORT (8080) with state in /app/backend/data, and records
+// the admin API calls at GET /_standin/calls. Built by the same script.
+const StandinOpenWebUIImage = "runtime-standin/open-webui:v0.6.5"
 
 // The build runs at most once per test process: the script is quick when
 // the image is current, but every test that needs the image calls this.
@@ -26,8 +32,8 @@ var (
 	standinErr  error
 )
 
-// EnsureStandinImage builds StandinImage if it is missing or out of date
-// with its sources, once per test process, and fails the test with the
+// EnsureStandinImage builds StandinImage and StandinOpenWebUIImage if they
+// are missing or out of date with their sources, once per test process, and fails the test with the
 // script's output when that is impossible. Docker must be reachable: a test
 // that needs the image never skips.
 func EnsureStandinImage(t testing.TB) {
@@ -46,7 +52,7 @@ func EnsureStandinImage(t testing.TB) {
 		standinOut = out.Bytes()
 	})
 	if standinErr != nil {
-		t.Fatalf("build the stand-in image %s: %v\n%s", StandinImage, standinErr, standinOut)
+		t.Fatalf("build the stand-in images %s and %s: %v\n%s", StandinImage, StandinOpenWebUIImage, standinErr, standinOut)
 	}
 }
 

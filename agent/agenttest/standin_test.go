@@ -64,6 +64,9 @@ func TestStandinCommands(t *testing.T) {
 		{[]string{"pip", "--version"}, 0, "pip 24"},
 		{[]string{"python", "-c", "print(1)"}, 0, "stand-in python"},
 		{nil, 0, "stand-in python"}, // the image's CMD
+		{[]string{"gunicorn", "--version"}, 0, "gunicorn (version 23"},
+		{[]string{"airflow", "version"}, 0, "3.0.2"},
+		{[]string{"airflow", "webserver"}, 2, "invalid choice: 'webserver'"},
 	} {
 		code, out := standinRun(t, cli, c.cmd)
 		if code != c.code || !strings.Contains(out, c.out) {
@@ -74,21 +77,19 @@ func TestStandinCommands(t *testing.T) {
 
 func standinRun(t *testing.T, cli *client.Client, cmd []string) (int64, string) {
 	t.Helper()
+	return standinRunWith(t, cli, &container.Config{Image: StandinImage, Cmd: cmd}, nil)
+}
+
+// standinRunWith runs a container to its end and returns its exit status
+// and output.
+func standinRunWith(t *testing.T, cli *client.Client, cfg *container.Config, hc *container.HostConfig) (int64, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	b := make([]byte, 4)
-	rand.Read(b)
-	name := "standin-test-" + hex.EncodeToString(b)
-	created, err := cli.ContainerCreate(ctx, &container.Config{Image: StandinImage, Cmd: cmd}, nil, nil, nil, name)
-	if err != nil {
-		t.Fatalf("create: %v", err)
-	}
-	t.Cleanup(func() {
-		cli.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true})
-	})
-	waitc, errc := cli.ContainerWait(ctx, created.ID, container.WaitConditionNextExit)
-	if err := cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
-		t.Fatalf("start %q: %v", cmd, err)
+	id := standinCreate(t, cli, cfg, hc)
+	waitc, errc := cli.ContainerWait(ctx, id, container.WaitConditionNextExit)
+	if err := cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		t.Fatalf("start %q: %v", cfg.Cmd, err)
 	}
 	var code int64
 	select {
@@ -97,12 +98,34 @@ func standinRun(t *testing.T, cli *client.Client, cmd []string) (int64, string) 
 	case err := <-errc:
 		t.Fatalf("wait: %v", err)
 	}
-	rc, err := cli.ContainerLogs(ctx, created.ID, container.LogsOptions{ShowStdout: true, ShowStderr: true})
+	return code, standinLogs(t, cli, id)
+}
+
+// standinCreate creates a uniquely named container, removed when the test
+// ends.
+func standinCreate(t *testing.T, cli *client.Client, cfg *container.Config, hc *container.HostConfig) string {
+	t.Helper()
+	b := make([]byte, 4)
+	rand.Read(b)
+	name := "standin-test-" + hex.EncodeToString(b)
+	created, err := cli.ContainerCreate(context.Background(), cfg, hc, nil, nil, name)
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	t.Cleanup(func() {
+		cli.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true})
+	})
+	return created.ID
+}
+
+func standinLogs(t *testing.T, cli *client.Client, id string) string {
+	t.Helper()
+	rc, err := cli.ContainerLogs(context.Background(), id, container.LogsOptions{ShowStdout: true, ShowStderr: true})
 	if err != nil {
 		t.Fatalf("logs: %v", err)
 	}
 	defer rc.Close()
 	var out bytes.Buffer
 	stdcopy.StdCopy(&out, &out, rc)
-	return code, out.String()
+	return out.String()
 }

@@ -45,6 +45,10 @@ func start(t testing.TB, opts Options) *Agent {
 	cfg.TrustOnFirstUse = opts.TrustOnFirstUse
 	cfg.AllowLocalRepos = opts.AllowLocalRepos
 	cfg.HealthTimeout = "60s"
+	// The stand-ins start in well under a second; short start periods keep
+	// tests of failing health checks quick (the product's defaults are
+	// minutes for Airflow and Open WebUI).
+	cfg.StartPeriods = map[string]string{"streamlit": "5s", "dash": "5s", "airflow": "5s", "openwebui": "5s", "web": "5s"}
 	cfg.Environments = opts.Environments
 	if cfg.Environments == nil {
 		EnsureStandinImage(t)

@@ -218,10 +218,11 @@ func ValidateBranch(s string) error {
 }
 
 // ValidatePath checks the entrypoint path inside the repository. A leading
-// "/" is accepted and means the repository root.
+// "/" is accepted and means the repository root; "/" alone is the root
+// itself (a folder: Open WebUI's plugins, Airflow's DAGs).
 func ValidatePath(s string) error {
-	if s == "" || s == "/" {
-		return fmt.Errorf("path must name the app's entrypoint inside the repository, such as \"src/app.py\"")
+	if s == "" {
+		return fmt.Errorf("path must name the app's entrypoint inside the repository, such as \"src/app.py\" (or a folder, for airflow and openwebui)")
 	}
 	if strings.ContainsRune(s, '\\') || strings.ContainsRune(s, 0) {
 		return fmt.Errorf("path %q must use forward slashes", s)

@@ -66,12 +66,12 @@ func TestBranchAndPathRules(t *testing.T) {
 			t.Errorf("ValidateBranch(%q) = %v", bad, err)
 		}
 	}
-	for _, ok := range []string{"app.py", "src/app.py", "/src/app.py", "./src/app.py"} {
+	for _, ok := range []string{"app.py", "src/app.py", "/src/app.py", "./src/app.py", "/", "dags"} {
 		if err := ValidatePath(ok); err != nil {
 			t.Errorf("ValidatePath(%q) = %v", ok, err)
 		}
 	}
-	for _, bad := range []string{"", "/", "../x", "src/../../x", "a\\b"} {
+	for _, bad := range []string{"", "../x", "src/../../x", "a\\b"} {
 		if err := ValidatePath(bad); err == nil || !strings.Contains(err.Error(), "path") {
 			t.Errorf("ValidatePath(%q) = %v", bad, err)
 		}

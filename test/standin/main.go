@@ -1,16 +1,20 @@
-// Command standin stands in for python:3.12-slim with streamlit installed.
+// Command standin stands in for the images the agent runs: python:3.12-slim
+// with streamlit, gunicorn (Dash) and airflow installed, and
+// ghcr.io/open-webui/open-webui.
 //
 // There is no image registry on the machines this project is built and
-// tested on, so no real Python image can be pulled. The agent's tests and the
+// tested on, so no real image can be pulled. The agent's tests and the
 // offline demo run this program instead, packed by test/standin/Dockerfile
-// into the local image runtime-standin/python:3.12-slim
-// (scripts/standin-image.sh builds it). It imitates exactly the parts of
-// streamlit, pip and python that the agent relies on, and adds a few
-// /_standin/ endpoints so tests can see what the container was given.
+// into the local image runtime-standin/python:3.12-slim and by
+// test/standin/Dockerfile.open-webui into runtime-standin/open-webui:v0.6.5
+// (scripts/standin-image.sh builds both). It imitates exactly the parts of
+// streamlit, gunicorn + Dash, airflow, Open WebUI, pip and python that the
+// agent relies on, and adds a few /_standin/ endpoints so tests can see what
+// the container was given.
 //
 // It is one static binary called under several names (multi-call by
-// argv[0]): streamlit, pip, python and standin. "standin <name> args..."
-// runs a personality explicitly.
+// argv[0]): streamlit, gunicorn, airflow, open-webui, pip, python and
+// standin. "standin <name> args..." runs a personality explicitly.
 package main
 
 import (
@@ -22,7 +26,7 @@ import (
 )
 
 // version is what "standin version" prints; bump it when behaviour changes.
-const version = "standin 1.0.0"
+const version = "standin 1.1.0"
 
 func main() {
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
@@ -35,7 +39,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	rest := args[1:]
 	if name == "standin" {
 		if len(rest) == 0 {
-			fmt.Fprintln(stderr, "usage: standin streamlit|pip|python|version [args...]")
+			fmt.Fprintln(stderr, "usage: standin streamlit|gunicorn|airflow|open-webui|pip|python|version [args...]")
 			return 2
 		}
 		name, rest = filepath.Base(rest[0]), rest[1:]
@@ -43,6 +47,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case name == "streamlit":
 		return streamlitMain(rest, stdout, stderr)
+	case name == "gunicorn":
+		return gunicornMain(rest, stdout, stderr)
+	case name == "airflow":
+		return airflowMain(rest, stdout, stderr)
+	case name == "open-webui":
+		return openWebUIMain(rest, stdout, stderr)
 	case name == "pip" || strings.HasPrefix(name, "pip3"):
 		return pipMain(rest, stdout, stderr)
 	case name == "python" || strings.HasPrefix(name, "python3"):

@@ -85,6 +85,10 @@ type Template struct {
 	PrefixRouting bool
 	// BuildsImage: the path is a Dockerfile built into the app's image.
 	BuildsImage bool
+	// OwnImage: the image is the application (Open WebUI); the release is
+	// not mounted (the image's /app is its own) and its working directory
+	// is kept. The agent reads the repository's files itself.
+	OwnImage bool
 }
 
 func healthy200(status int, _ []byte) (bool, string) {
@@ -264,6 +268,7 @@ var templates = map[string]*Template{
 		ProbeInterval:    2 * time.Second,
 		FailureThreshold: 5,
 		StopTimeout:      30,
+		OwnImage:         true,
 	},
 	// Any other web app: the path names a Dockerfile, built and run. Its
 	// EXPOSE sets the port, LABEL io.runtimeops.health-path the probe.

@@ -31,6 +31,8 @@ type Config struct {
 	KeyFile         string            `hcl:"key_file,optional"`
 	Environments    map[string]string `hcl:"environments,optional"`
 	HealthTimeout   string            `hcl:"health_timeout,optional"`
+	StartPeriods    map[string]string `hcl:"start_periods,optional"`
+	BuildMemoryMB   int64             `hcl:"build_memory_mb,optional"`
 	Workers         int               `hcl:"workers,optional"`
 	LogLevel        string            `hcl:"log_level,optional"`
 	LogJSON         bool              `hcl:"log_json,optional"`
@@ -151,6 +153,12 @@ func (c *Config) merge(f Config) {
 	c.TrustOnFirstUse = f.TrustOnFirstUse
 	c.AllowLocalRepos = f.AllowLocalRepos
 	c.LogJSON = f.LogJSON
+	if f.StartPeriods != nil {
+		c.StartPeriods = f.StartPeriods
+	}
+	if f.BuildMemoryMB > 0 {
+		c.BuildMemoryMB = f.BuildMemoryMB
+	}
 	if f.Workers > 0 {
 		c.Workers = f.Workers
 	}
@@ -169,6 +177,9 @@ func (c *Config) validate() error {
 		return errors.New("set both tls_cert and tls_key, or neither")
 	}
 	if _, err := c.HealthTimeoutDuration(); err != nil {
+		return err
+	}
+	if _, err := c.StartPeriodDurations(); err != nil {
 		return err
 	}
 	if c.AppsDomain == "" {
@@ -197,4 +208,18 @@ func (c *Config) AppsPort() int {
 		return 80
 	}
 	return n
+}
+
+// StartPeriodDurations parses start_periods (app type → duration): how long
+// failed health probes are expected while an app of that type starts.
+func (c *Config) StartPeriodDurations() (map[string]time.Duration, error) {
+	out := map[string]time.Duration{}
+	for k, v := range c.StartPeriods {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("start_periods[%q] = %q is not a duration such as \"90s\"", k, v)
+		}
+		out[k] = d
+	}
+	return out, nil
 }

@@ -59,6 +59,7 @@ func Start(ctx context.Context, cfg *config.Config, log hclog.Logger, version st
 		return nil, fmt.Errorf("connecting to Docker: %w", err)
 	}
 	healthTimeout, _ := cfg.HealthTimeoutDuration()
+	startPeriods, _ := cfg.StartPeriodDurations()
 	git := gitsync.New(gitsync.Config{KnownHostsFile: cfg.KnownHosts, TrustOnFirstUse: cfg.TrustOnFirstUse, AllowLocal: cfg.AllowLocalRepos}, log.Named("git"))
 
 	apiLn, err := net.Listen("tcp", cfg.Listen)
@@ -84,6 +85,7 @@ func Start(ctx context.Context, cfg *config.Config, log hclog.Logger, version st
 	rec := reconcile.New(reconcile.Config{
 		AgentID: agentID, DataDir: cfg.DataDir, Environments: cfg.Environments, HealthTimeout: healthTimeout,
 		Workers: cfg.Workers, AppsDomain: cfg.AppsDomain, AppsPort: appsPort,
+		StartPeriods: startPeriods, BuildMemoryMB: cfg.BuildMemoryMB,
 	}, st, sealer, git, rt, px, log.Named("reconcile"))
 	srv := &server.Server{
 		Token: cfg.Token, Version: version, Environments: cfg.Environments,

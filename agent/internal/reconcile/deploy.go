@@ -32,7 +32,7 @@ import (
 // serving if the new one fails); stateful apps are stopped first.
 func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Logger) store.Observed {
 	obs := p.Observed
-	tpl, err := apptype.Lookup(p.AppType)
+	tpl, err := r.template(p.AppType)
 	if err != nil {
 		return fail(obs, "%v", err)
 	}
@@ -52,9 +52,12 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 	if entry == "" {
 		entry = "."
 	}
-	isFile, err := r.git.HasFile(repo, commit, entry)
-	if err != nil {
-		return fail(obs, "checking the entrypoint: %v", err)
+	isFile := false
+	if entry != "." {
+		isFile, err = r.git.HasFile(repo, commit, entry)
+		if err != nil {
+			return fail(obs, "checking the entrypoint: %v", err)
+		}
 	}
 	isDir, err := r.git.HasDir(repo, commit, entry)
 	if err != nil {
@@ -199,6 +202,20 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 	}
 	obs.ContainerID, obs.ConfigHash = id, hash
 	return r.deployed(ctx, p, tpl, actx, c, obs, release, log)
+}
+
+// template returns the app type's template with the agent's overrides.
+func (r *Reconciler) template(appType string) (*apptype.Template, error) {
+	tpl, err := apptype.Lookup(appType)
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := r.cfg.StartPeriods[appType]; ok {
+		t := *tpl
+		t.StartPeriod = d
+		return &t, nil
+	}
+	return tpl, nil
 }
 
 // deployed finishes a healthy deploy: app-type hooks, then the status.
@@ -358,9 +375,9 @@ func (r *Reconciler) containerSpec(p *store.Project, tpl *apptype.Template, actx
 	if tpl.Command != nil {
 		spec.Cmd = tpl.Command(actx)
 	}
-	if tpl.BuildsImage {
-		spec.WorkingDir = "" // the Dockerfile's WORKDIR
-		spec.Mounts = nil    // the code is in the image
+	if tpl.BuildsImage || tpl.OwnImage {
+		spec.WorkingDir = "" // the image's own WORKDIR
+		spec.Mounts = nil    // the code is in the image, or not needed in it
 	}
 	switch p.AppType {
 	case api.AppStreamlit:

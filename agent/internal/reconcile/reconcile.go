@@ -85,6 +85,8 @@ type Config struct {
 	// DrainPeriod is how long an old container keeps running after traffic
 	// moved to its replacement, so requests in flight finish.
 	DrainPeriod time.Duration
+	// StartPeriods override the templates' start periods per app type.
+	StartPeriods map[string]time.Duration
 	// BuildMemoryMB limits image builds; 0 is unlimited.
 	BuildMemoryMB int64
 	// QuietPeriod is how long configuration must stay unchanged before a
