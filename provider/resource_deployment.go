@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -62,6 +64,8 @@ type deploymentResourceModel struct {
 	State          types.String   `tfsdk:"state"`
 	Commit         types.String   `tfsdk:"commit"`
 	Triggers       types.Map      `tfsdk:"triggers"`
+	MemoryMB       types.Int64    `tfsdk:"memory_mb"`
+	CPUs           types.Float64  `tfsdk:"cpus"`
 	Status         types.String   `tfsdk:"status"`
 	DeployedCommit types.String   `tfsdk:"deployed_commit"`
 	URL            types.String   `tfsdk:"url"`
@@ -115,6 +119,19 @@ func (r *deploymentResource) Schema(ctx context.Context, _ resource.SchemaReques
 				MarkdownDescription: "Arbitrary values; any change makes the agent pull the branch and restart the app " +
 					"(for example a version number or the hash of a data file). Changes in place. Not read back from " +
 					"the agent: after an import it is empty until the next apply.",
+			},
+
+			"memory_mb": schema.Int64Attribute{
+				Optional: true,
+				MarkdownDescription: "Memory limit of the app's container in MiB (swap included, so it is a real ceiling). " +
+					"Unset: no limit. Changes in place by restarting the app; an app killed for exceeding it reads " +
+					"`status = \"failed\"` with a `last_error` saying so.",
+				Validators: []validator.Int64{int64validator.Between(16, 1<<20)},
+			},
+			"cpus": schema.Float64Attribute{
+				Optional:            true,
+				MarkdownDescription: "CPU limit of the app's container, in cores (for example `0.5`). Unset: no limit. Changes in place by restarting the app.",
+				Validators:          []validator.Float64{float64validator.Between(0.01, 1024)},
 			},
 
 			// Computed
@@ -212,7 +229,8 @@ func planComputed(plan, state *deploymentResourceModel, head string) {
 
 	pinned := !plan.Commit.IsNull()
 	deployed := state.DeployedCommit.ValueString()
-	changed := !plan.State.Equal(state.State) || !plan.Commit.Equal(state.Commit) || !plan.Triggers.Equal(state.Triggers)
+	changed := !plan.State.Equal(state.State) || !plan.Commit.Equal(state.Commit) || !plan.Triggers.Equal(state.Triggers) ||
+		!plan.MemoryMB.Equal(state.MemoryMB) || !plan.CPUs.Equal(state.CPUs)
 	pull := !pinned && running && head != "" && head != deployed
 	if !changed && !pull {
 		return // the state's values stand
@@ -457,6 +475,8 @@ func deployFailed(slug string, spec api.DeploymentSpec, d *api.Deployment) diag.
 func deploymentSpecFor(ctx context.Context, plan *deploymentResourceModel) (spec api.DeploymentSpec, sent string, ds diag.Diagnostics) {
 	spec.State = plan.State.ValueString()
 	spec.Revision, ds = triggersRevisionOf(ctx, plan.Triggers)
+	spec.MemoryMB = plan.MemoryMB.ValueInt64()
+	spec.CPUs = plan.CPUs.ValueFloat64()
 	switch {
 	case !plan.Commit.IsNull():
 		spec.Commit = plan.Commit.ValueString()
@@ -480,6 +500,13 @@ func setObserved(m *deploymentResourceModel, d *api.Deployment, fromHost bool) {
 	m.ID = types.StringValue(slug)
 	if fromHost {
 		m.State = types.StringValue(observedState(d))
+		m.MemoryMB, m.CPUs = types.Int64Null(), types.Float64Null()
+		if d.MemoryMB != 0 {
+			m.MemoryMB = types.Int64Value(d.MemoryMB)
+		}
+		if d.CPUs != 0 {
+			m.CPUs = types.Float64Value(d.CPUs)
+		}
 	}
 	m.Status = types.StringValue(d.Status)
 	m.DeployedCommit = types.StringValue(d.DeployedCommit)
