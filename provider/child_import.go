@@ -30,7 +30,7 @@ type childKind struct {
 var (
 	variableKind = childKind{noun: "variable", typeName: "runtime_variable", keyAttr: "key", example: "REGION", check: validateEnvKey}
 	secretKind   = childKind{noun: "secret", typeName: "runtime_secret", keyAttr: "key", example: "API_KEY", check: validateEnvKey}
-	connKind     = childKind{noun: "connection", typeName: "runtime_connection", keyAttr: "name", example: "warehouse", check: api.ValidateConnectionName}
+	connKind     = childKind{noun: "connection", typeName: "runtime_connection", keyAttr: "name", example: "warehouse", check: validateConnectionName}
 )
 
 func validateEnvKey(s string) error { return api.ValidateEnvKey("key", s) }
@@ -62,7 +62,7 @@ func (k childKind) parseChildID(id string) (slug, key string, err error) {
 func (k childKind) importChild(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	slug, key, err := k.parseChildID(req.ID)
 	if err != nil {
-		resp.Diagnostics.AddError("Invalid Import ID", sentenceCase(err.Error()))
+		resp.Diagnostics.AddError("Invalid Import ID", fullStop(err.Error()))
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), childID(slug, key))...)
@@ -93,15 +93,13 @@ func titleCase(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-func sentenceCase(s string) string {
-	if s == "" {
+// fullStop ends a message with a full stop. The first word is left alone:
+// it names an attribute ("host", "import id"), which must read as written.
+func fullStop(s string) string {
+	if s == "" || strings.HasSuffix(s, ".") {
 		return s
 	}
-	s = strings.ToUpper(s[:1]) + s[1:]
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return s
+	return s + "."
 }
 
 // Drift of secrets and connection passwords is detected by version: the

@@ -3,9 +3,11 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -30,6 +32,8 @@ var (
 	_ resource.ResourceWithModifyPlan     = (*connectionResource)(nil)
 	_ resource.ResourceWithImportState    = (*connectionResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*connectionResource)(nil)
+
+	_ resource.ResourceWithConfigValidators = (*connectionResource)(nil)
 )
 
 // NewConnectionResource returns the runtime_connection resource.
@@ -68,12 +72,12 @@ func (r *connectionResource) Schema(_ context.Context, _ resource.SchemaRequest,
 			"- every app type: `<NAME>_URL`, the whole connection as one URL " +
 			"(`scheme://login:password@host:port/schema?extra`, with every reserved character of each part " +
 			"percent-encoded, so passwords with `@`, `:`, `/`, `%`, `#` or spaces decode back exactly), and " +
-			"`<NAME>_HOST`, `<NAME>_PORT`, `<NAME>_LOGIN`, `<NAME>_PASSWORD`, `<NAME>_SCHEMA` with the raw parts " +
+			"`<NAME>_HOST`, `<NAME>_PORT`, `<NAME>_LOGIN`, `<NAME>_PASSWORD`, `<NAME>_SCHEMA` with the raw parts, byte for byte " +
 			"(parts that are not set are left out);\n" +
 			"- Streamlit: a `[connections.<name>]` table (`url`, `dialect`, `host`, `port`, `database`, `username`, " +
 			"`password`, and `query` from `extra`) in the generated `~/.streamlit/secrets.toml`, so " +
-			"`st.connection(\"<name>\")` works without code changes; a `.streamlit/secrets.toml` in the repository is " +
-			"left alone;\n" +
+			"`st.connection(\"<name>\")` works without code changes (a `.streamlit/secrets.toml` in the repository is " +
+			"not overwritten);\n" +
 			"- Airflow: `AIRFLOW_CONN_<NAME>` in Airflow's JSON form (connections defined this way do not appear in " +
 			"Airflow's UI or `airflow connections list`).\n\n" +
 			"The password is kept encrypted at rest by the agent and never returned, logged or printed. Set it with " +
@@ -89,7 +93,7 @@ func (r *connectionResource) Schema(_ context.Context, _ resource.SchemaRequest,
 					"starting with a digit. It is the name for `st.connection(\"<name>\")` and Airflow's connection id, " +
 					"and, upper-cased, the prefix of the environment variables (`WAREHOUSE_URL`, ...); names whose " +
 					"variables the agent reserves are refused at plan time. Changing it replaces the connection.",
-				Validators:    []validator.String{validators.Rule("a connection name usable in environment variable names", api.ValidateConnectionName)},
+				Validators:    []validator.String{validators.Rule("a connection name usable in environment variable names", validateConnectionName)},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"type": schema.StringAttribute{
@@ -120,7 +124,6 @@ func (r *connectionResource) Schema(_ context.Context, _ resource.SchemaRequest,
 					"Prefer `password_wo`, which is never stored, with Terraform 1.11 or later. Conflicts with " +
 					"`password_wo`. Reaches the app as `<NAME>_PASSWORD` and inside `<NAME>_URL`. Changes in place.",
 				Validators: []validator.String{
-					stringvalidator.ConflictsWith(path.MatchRoot("password_wo")),
 					stringvalidator.PreferWriteOnlyAttribute(path.MatchRoot("password_wo")),
 				},
 			},
@@ -128,21 +131,16 @@ func (r *connectionResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				Optional:  true,
 				Sensitive: true,
 				WriteOnly: true,
-				MarkdownDescription: "Password, write-only: sent to the agent on every apply, never stored in Terraform's " +
-					"plan or state (Terraform 1.11 or later). Requires `password_wo_version`; change that to make a new " +
-					"password take effect. Conflicts with `password`.",
-				Validators: []validator.String{
-					stringvalidator.AlsoRequires(path.MatchRoot("password_wo_version")),
-				},
+				MarkdownDescription: "Password, write-only: sent to the agent (with the rest of the connection) when apply " +
+					"creates or updates the connection, never stored in Terraform's plan or state (Terraform 1.11 or " +
+					"later). Requires `password_wo_version`; change that to make a new password take effect. Conflicts " +
+					"with `password`. Reaches the app as `<NAME>_PASSWORD` and inside `<NAME>_URL`.",
 			},
 			"password_wo_version": schema.Int64Attribute{
 				Optional: true,
 				MarkdownDescription: "Version of `password_wo`, chosen by you. Terraform cannot see a write-only value " +
 					"change, so change this number (for example increment it) whenever `password_wo` changes; apply then " +
 					"writes the new password. Required with `password_wo`.",
-				Validators: []validator.Int64{
-					int64validator.AlsoRequires(path.MatchRoot("password_wo")),
-				},
 			},
 			"schema": schema.StringAttribute{
 				Optional: true,
@@ -180,6 +178,15 @@ func (r *connectionResource) Configure(_ context.Context, req resource.Configure
 	}
 }
 
+// ConfigValidators: at most one of password and password_wo; password_wo
+// and password_wo_version together.
+func (r *connectionResource) ConfigValidators(context.Context) []resource.ConfigValidator {
+	return []resource.ConfigValidator{
+		resourcevalidator.Conflicting(path.MatchRoot("password"), path.MatchRoot("password_wo")),
+		resourcevalidator.RequiredTogether(path.MatchRoot("password_wo"), path.MatchRoot("password_wo_version")),
+	}
+}
+
 // ValidateConfig applies the agent's host rule at plan time (it depends on
 // the type, so no attribute validator can).
 func (r *connectionResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
@@ -194,7 +201,7 @@ func (r *connectionResource) ValidateConfig(ctx context.Context, req resource.Va
 	}
 	in := api.SetConnectionRequest{Type: typ.ValueString(), Host: host.ValueString()}
 	if err := in.Validate(); err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("host"), "Invalid Attribute Value", sentenceCase(err.Error()))
+		resp.Diagnostics.AddAttributeError(path.Root("host"), "Invalid Attribute Value", fullStop(err.Error()))
 	}
 }
 
@@ -419,4 +426,17 @@ func observedMap(prior types.Map, got map[string]string) types.Map {
 		elems[k] = types.StringValue(v)
 	}
 	return types.MapValueMust(types.StringType, elems)
+}
+
+// validateConnectionName is api.ValidateConnectionName with a message that
+// says why a valid-looking name is refused: the variables it becomes.
+func validateConnectionName(s string) error {
+	if err := api.ValidateEnvKey("name", s); err != nil {
+		return err
+	}
+	if err := api.ValidateConnectionName(s); err != nil {
+		up := strings.ToUpper(s)
+		return fmt.Errorf("name %q is reserved: the app would get %s_URL, %s_HOST and the like, which clash with the agent's own variables (%v)", s, up, up, err)
+	}
+	return nil
 }

@@ -270,11 +270,11 @@ func TestDeploymentSpecFor(t *testing.T) {
 	ctx := context.Background()
 	p := deployedState()
 	spec, sent, _ := deploymentSpecFor(ctx, &p)
-	if spec.Commit != shaA || sent != shaA || spec.State != "running" || spec.Revision != "" {
+	if spec.TargetCommit != shaA || spec.Commit != "" || sent != shaA || spec.State != "running" || spec.Revision != "" {
 		t.Errorf("unpinned, known commit: spec %+v, sent %q", spec, sent)
 	}
 	p.DeployedCommit = types.StringUnknown()
-	if spec, sent, _ = deploymentSpecFor(ctx, &p); spec.Commit != "" || sent != "" {
+	if spec, sent, _ = deploymentSpecFor(ctx, &p); spec.Commit != "" || spec.TargetCommit != "" || sent != "" {
 		t.Errorf("unpinned, unknown commit: spec %+v, sent %q", spec, sent)
 	}
 	p.Commit = types.StringValue("abcdef1")

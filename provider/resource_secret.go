@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -24,6 +24,8 @@ var (
 	_ resource.ResourceWithConfigure   = (*secretResource)(nil)
 	_ resource.ResourceWithModifyPlan  = (*secretResource)(nil)
 	_ resource.ResourceWithImportState = (*secretResource)(nil)
+
+	_ resource.ResourceWithConfigValidators = (*secretResource)(nil)
 )
 
 // NewSecretResource returns the runtime_secret resource.
@@ -46,10 +48,11 @@ type secretResourceModel struct {
 }
 
 // writeOnlyNote explains write-only arguments once for secrets and passwords.
-const writeOnlyNote = "Write-only arguments (`*_wo`, Terraform 1.11 or later) are sent to the agent on every apply " +
-	"and never stored in Terraform's plan or state. Terraform cannot tell when such a value changes, so change its " +
-	"`*_wo_version` (for example increment it) to rotate it. The sensitive arguments work with any Terraform version, " +
-	"but their value is stored in the state (in clear, like every state value) and only hidden from the CLI output."
+const writeOnlyNote = "Write-only arguments (`*_wo`, Terraform 1.11 or later) are sent to the agent whenever apply " +
+	"creates or updates the resource, and never stored in Terraform's plan or state. Terraform cannot tell when such " +
+	"a value changes, so change its `*_wo_version` (for example increment it) to rotate it; re-sending an unchanged " +
+	"value changes nothing on the agent. The sensitive arguments work with any Terraform version, but their value is " +
+	"stored in the state and only hidden from the CLI output."
 
 func (r *secretResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_secret"
@@ -78,7 +81,6 @@ func (r *secretResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 					"output only). Prefer `value_wo`, which is never stored, with Terraform 1.11 or later. Exactly one of " +
 					"`value` and `value_wo` must be set. Changes in place.",
 				Validators: []validator.String{
-					stringvalidator.ExactlyOneOf(path.MatchRoot("value_wo")),
 					stringvalidator.PreferWriteOnlyAttribute(path.MatchRoot("value_wo")),
 				},
 			},
@@ -86,21 +88,16 @@ func (r *secretResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 				Optional:  true,
 				Sensitive: true,
 				WriteOnly: true,
-				MarkdownDescription: "Value of the secret, write-only: sent to the agent on every apply, never stored in " +
-					"Terraform's plan or state (Terraform 1.11 or later). Requires `value_wo_version`; change that to " +
-					"make a new value take effect. Exactly one of `value` and `value_wo` must be set.",
-				Validators: []validator.String{
-					stringvalidator.AlsoRequires(path.MatchRoot("value_wo_version")),
-				},
+				MarkdownDescription: "Value of the secret, write-only: sent to the agent when apply creates or updates the " +
+					"secret, never stored in Terraform's plan or state (Terraform 1.11 or later). Requires " +
+					"`value_wo_version`; change that to make a new value take effect. Exactly one of `value` and " +
+					"`value_wo` must be set.",
 			},
 			"value_wo_version": schema.Int64Attribute{
 				Optional: true,
 				MarkdownDescription: "Version of `value_wo`, chosen by you. Terraform cannot see a write-only value change, " +
 					"so change this number (for example increment it) whenever `value_wo` changes; apply then writes " +
 					"the new value. Required with `value_wo`.",
-				Validators: []validator.Int64{
-					int64validator.AlsoRequires(path.MatchRoot("value_wo")),
-				},
 			},
 			"version": schema.Int64Attribute{
 				Computed: true,
@@ -110,6 +107,15 @@ func (r *secretResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 			},
 			"id": childIDAttribute("key"),
 		},
+	}
+}
+
+// ConfigValidators: exactly one of value and value_wo; value_wo and
+// value_wo_version together.
+func (r *secretResource) ConfigValidators(context.Context) []resource.ConfigValidator {
+	return []resource.ConfigValidator{
+		resourcevalidator.ExactlyOneOf(path.MatchRoot("value"), path.MatchRoot("value_wo")),
+		resourcevalidator.RequiredTogether(path.MatchRoot("value_wo"), path.MatchRoot("value_wo_version")),
 	}
 }
 

@@ -71,9 +71,9 @@ func envKeyAttribute(noun string) schema.StringAttribute {
 	return schema.StringAttribute{
 		Required: true,
 		MarkdownDescription: fmt.Sprintf("Name of the environment variable the app sees, such as `REGION`: letters, digits and "+
-			"underscores, not starting with a digit. Names the agent sets itself for some app type (`PORT`, `HOST`, `HOME`, "+
-			"`PATH`, `STREAMLIT_SERVER_*`, `DASH_*_PATHNAME*`, `AIRFLOW__CORE__*`, `WEBUI_SECRET_KEY`, ...) are refused at plan "+
-			"time with the reason. Changing it replaces the %s.", noun),
+			"underscores, not starting with a digit. Names the agent sets itself for some app type (such as `PORT`, `HOST`, "+
+			"`HOME`, `PATH`, `STREAMLIT_SERVER_*`, `STREAMLIT_BROWSER_*`, `DASH_URL_BASE_PATHNAME`, `AIRFLOW__CORE__*`, "+
+			"`AIRFLOW__API__*`, `WEBUI_SECRET_KEY`) are refused at plan time, with the reason. Changing it replaces the %s.", noun),
 		Validators:    []validator.String{validators.Rule("an environment variable name the agent does not reserve", validateEnvKey)},
 		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 	}
