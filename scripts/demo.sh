@@ -18,20 +18,37 @@ tf_env() {
   export TF_IN_AUTOMATION=1
 }
 
+agent_up() {
+  [ -f "$demo/agent.pid" ] && kill -0 "$(cat "$demo/agent.pid")" 2>/dev/null &&
+    curl -fsS "http://$api_addr/healthz" >/dev/null 2>&1
+}
+
 stop() {
-  if [ -f "$demo/agent.pid" ] && kill -0 "$(cat "$demo/agent.pid")" 2>/dev/null; then
+  local did=""
+  if agent_up; then
     tf_env
-    terraform -chdir="$demo/stack" destroy -auto-approve -input=false >/dev/null && echo "demo: app destroyed"
-    kill "$(cat "$demo/agent.pid")" && echo "demo: agent stopped"
+    terraform -chdir="$demo/stack" destroy -auto-approve -input=false >/dev/null && echo "demo: app destroyed" && did=1
+  fi
+  # An agent started by hand with the demo's config, or one whose pid file is stale.
+  for pid in $(pgrep -f "runtime-agent serve --config $demo/agent.hcl" || true); do
+    kill "$pid" && echo "demo: agent stopped (pid $pid)" && did=1
+  done
+  # Containers left by an agent that died (kill -9) before it could clean up.
+  if [ -f "$demo/agent/agent-id" ]; then
+    left=$(docker ps -aq --filter "label=io.runtimeops.agent=$(cat "$demo/agent/agent-id")")
+    if [ -n "$left" ]; then
+      docker rm -f $left >/dev/null && echo "demo: removed $(echo "$left" | wc -w) app container(s) left by a stopped agent" && did=1
+    fi
   fi
   rm -f "$demo/agent.pid"
+  [ -n "$did" ] || echo "demo: nothing to stop"
+  echo "demo: its files (store, keys, token, demo repository) stay in $demo; delete that folder to start afresh"
 }
 
 if [ "${1:-}" = stop ]; then
   stop
   exit 0
 fi
-stop 2>/dev/null || true
 
 # The environment image. A real host pulls python:3.12-slim and installs
 # streamlit from requirements.txt; this machine has no registry, so when
@@ -74,13 +91,20 @@ PY
   git -C "$repo" -c user.name=demo -c user.email=demo@example.com commit -qm "Sales dashboard"
 fi
 
-nohup "$root/bin/runtime-agent" serve --config "$demo/agent.hcl" >"$demo/agent.log" 2>&1 &
-echo $! > "$demo/agent.pid"
-for _ in $(seq 50); do
-  curl -fsS "http://$api_addr/healthz" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-curl -fsS "http://$api_addr/healthz" >/dev/null || { echo "demo: the agent did not start; see $demo/agent.log" >&2; cat "$demo/agent.log" >&2; exit 1; }
+# Running `make demo` again keeps what the demo holds (projects, variables,
+# secrets): a running agent is reused, and the apply below changes only what
+# the configuration says.
+if agent_up; then
+  echo "demo: reusing the running agent (pid $(cat "$demo/agent.pid"))"
+else
+  nohup "$root/bin/runtime-agent" serve --config "$demo/agent.hcl" >>"$demo/agent.log" 2>&1 &
+  echo $! > "$demo/agent.pid"
+  for _ in $(seq 50); do
+    curl -fsS "http://$api_addr/healthz" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  curl -fsS "http://$api_addr/healthz" >/dev/null || { echo "demo: the agent did not start; see $demo/agent.log" >&2; tail -20 "$demo/agent.log" >&2; exit 1; }
+fi
 echo "demo: runtime-agent is up at http://$api_addr (log: $demo/agent.log)"
 
 cat > "$demo/terraformrc" <<RC
@@ -92,7 +116,7 @@ provider_installation {
 }
 RC
 mkdir -p "$demo/stack"
-cp "$root/examples/quickstart/"*.tf "$demo/stack/"
+[ -f "$demo/stack/main.tf" ] || cp "$root/examples/quickstart/"*.tf "$demo/stack/"
 tf_env
 # Terraform warns that a development build of the provider is in use: expected here.
 terraform -chdir="$demo/stack" apply -auto-approve -input=false -var "git_url=$repo" -var "path=src/app.py"
@@ -106,4 +130,7 @@ else
 fi
 echo "demo: open $url in a browser (names under .localhost resolve to this machine)"
 echo "demo: inspect with: RUNTIME_AGENT_TOKEN_FILE=$demo/token bin/runtime-agent projects"
+echo "demo: drive it with terraform:"
+echo "        export TF_CLI_CONFIG_FILE=$demo/terraformrc RUNTIME_ENDPOINT=http://$api_addr RUNTIME_TOKEN=\$(cat $demo/token)"
+echo "        terraform -chdir=$demo/stack plan -var git_url=$repo -var path=src/app.py"
 echo "demo: stop with:    make demo-stop"

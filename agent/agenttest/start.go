@@ -4,6 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,7 +61,7 @@ func start(t testing.TB, opts Options) *Agent {
 	b := make([]byte, 16)
 	rand.Read(b)
 	cfg.Token = hex.EncodeToString(b)
-	level := hclog.Debug // tests see (and assert on) everything the agent says
+	level := hclog.Trace // tests see (and assert on) everything the agent says
 	log := hclog.New(&hclog.LoggerOptions{Name: "agent", Level: level, Output: testLogWriter{t, opts.LogTo}})
 	d, err := daemon.Start(context.Background(), &cfg, log, "test")
 	if err != nil {
@@ -71,6 +75,13 @@ func start(t testing.TB, opts Options) *Agent {
 		}
 	}
 	t.Cleanup(stop)
+	// Apps outlive their agent by design; a test's apps must not outlive
+	// the test (they would hold names and addresses other tests need). A
+	// test that restarts the agent on the same data directory keeps them
+	// until its own end.
+	if opts.DataDir == "" {
+		t.Cleanup(func() { removeAgentContainers(cfg.DataDir) })
+	}
 	endpoint := "http://" + d.APIAddr
 	c, err := api.NewClient(api.ClientConfig{Endpoint: endpoint, Token: cfg.Token, Timeout: 30 * time.Second})
 	if err != nil {
@@ -78,4 +89,15 @@ func start(t testing.TB, opts Options) *Agent {
 	}
 	return &Agent{Endpoint: endpoint, Token: cfg.Token, AppsAddr: d.AppsAddr, AppsDomain: cfg.AppsDomain,
 		DataDir: cfg.DataDir, Client: c, stop: stop}
+}
+
+func removeAgentContainers(dataDir string) {
+	id, err := os.ReadFile(filepath.Join(dataDir, "agent-id"))
+	if err != nil || len(id) == 0 {
+		return
+	}
+	out, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=io.runtimeops.agent="+string(id)).Output()
+	if ids := strings.Fields(string(out)); len(ids) > 0 {
+		exec.Command("docker", append([]string{"rm", "-f"}, ids...)...).Run()
+	}
 }

@@ -74,7 +74,13 @@ func Start(ctx context.Context, cfg *config.Config, log hclog.Logger, version st
 		return nil, fmt.Errorf("apps listen address: %w", err)
 	}
 	appsPort := appsLn.Addr().(*net.TCPAddr).Port
-	px := proxy.New(cfg.AppsDomain, log.Named("proxy"))
+	px := proxy.New(cfg.AppsDomain, func(ctx context.Context, id string) (string, bool) {
+		c, err := rt.Inspect(ctx, id)
+		if err != nil {
+			return "", false
+		}
+		return c.IP, c.Running
+	}, log.Named("proxy"))
 	agentID, err := loadOrCreateID(filepath.Join(cfg.DataDir, "agent-id"))
 	if err != nil {
 		apiLn.Close()

@@ -85,6 +85,14 @@ func TestDeployLifecycleAgainstRealGitAndDocker(t *testing.T) {
 	if err != nil || got.Status != api.StatusStopped {
 		t.Fatalf("after docker stop: %+v %v", got, err)
 	}
+	// The proxy stops serving it (its IP may go to another container).
+	deadline := time.Now().Add(3 * time.Second)
+	for code, _ := a.AppGet(t, p.Slug, "/"); code != 502; code, _ = a.AppGet(t, p.Slug, "/") {
+		if time.Now().After(deadline) {
+			t.Fatalf("proxy still answers %d for a stopped app", code)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	d = deploy(t, a, p.Slug, api.DeploymentSpec{State: api.StateRunning})
 	if d.Status != api.StatusDeployed {
 		t.Fatalf("restore after stop: %+v", d)

@@ -5,6 +5,7 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
 	"html"
 	"net"
@@ -13,30 +14,68 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 )
 
 // Route is where one app is served from.
 type Route struct {
-	UID  string // project incarnation that set the route
-	Addr string // container ip:port
+	UID         string // project incarnation that set the route
+	ContainerID string // the container serving it
+	Port        string // its port inside the container
+}
+
+// Resolver returns the current address of a running container, or false
+// when it is not running (stopped by hand, crashed, removed).
+type Resolver func(ctx context.Context, containerID string) (ip string, running bool)
+
+// resolveTTL bounds how long a container's address is trusted without
+// asking Docker again. Docker hands a stopped container's IP to the next
+// container started on the network, so a route must never outlive the
+// container it was made for.
+const resolveTTL = time.Second
+
+type resolved struct {
+	ip      string
+	running bool
+	at      time.Time
 }
 
 // Proxy routes requests by Host header.
 type Proxy struct {
-	domain string
-	log    hclog.Logger
+	domain  string
+	log     hclog.Logger
+	resolve Resolver
 
 	mu     sync.RWMutex
 	routes map[string]Route // slug → route
 	down   map[string]string
+	cache  map[string]resolved // container id → address
 }
 
 // New returns a proxy for <slug>.<domain>.
-func New(domain string, log hclog.Logger) *Proxy {
-	return &Proxy{domain: strings.ToLower(strings.TrimSuffix(domain, ".")), log: log,
-		routes: map[string]Route{}, down: map[string]string{}}
+func New(domain string, resolve Resolver, log hclog.Logger) *Proxy {
+	return &Proxy{domain: strings.ToLower(strings.TrimSuffix(domain, ".")), log: log, resolve: resolve,
+		routes: map[string]Route{}, down: map[string]string{}, cache: map[string]resolved{}}
+}
+
+// addr returns where to send a request for route r right now.
+func (p *Proxy) addr(ctx context.Context, r Route) (string, bool) {
+	p.mu.RLock()
+	c, ok := p.cache[r.ContainerID]
+	p.mu.RUnlock()
+	if !ok || time.Since(c.at) > resolveTTL {
+		ip, running := p.resolve(ctx, r.ContainerID)
+		c = resolved{ip: ip, running: running && ip != "", at: time.Now()}
+		p.mu.Lock()
+		p.cache[r.ContainerID] = c
+		p.mu.Unlock()
+	}
+	if !c.running {
+		return "", false
+	}
+	return net.JoinHostPort(c.ip, r.Port), true
 }
 
 // Set points slug at addr.
@@ -54,6 +93,7 @@ func (p *Proxy) Unset(slug, uid, why string) {
 	defer p.mu.Unlock()
 	if r, ok := p.routes[slug]; ok && (uid == "" || r.UID == uid) {
 		delete(p.routes, slug)
+		delete(p.cache, r.ContainerID)
 	}
 	if why != "" {
 		p.down[slug] = why
@@ -104,7 +144,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		page(w, http.StatusBadGateway, "App "+slug+" is not running", why)
 		return
 	}
-	target := &url.URL{Scheme: "http", Host: route.Addr}
+	addr, running := p.addr(r.Context(), route)
+	if !running {
+		page(w, http.StatusBadGateway, "App "+slug+" is not running", "Its container is not running; the next terraform apply starts it again.")
+		return
+	}
+	p.log.Trace("forwarding", "slug", slug, "addr", addr)
+	target := &url.URL{Scheme: "http", Host: addr}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)

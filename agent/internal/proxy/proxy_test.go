@@ -1,11 +1,14 @@
 package proxy
 
 import (
+	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -15,8 +18,15 @@ func TestProxyRoutesByHostAndKeepsPath(t *testing.T) {
 		io.WriteString(w, "host="+r.Host+" path="+r.URL.Path)
 	}))
 	defer app.Close()
-	p := New("apps.test", hclog.NewNullLogger())
-	p.Set("sales", Route{UID: "u1", Addr: strings.TrimPrefix(app.URL, "http://")})
+	host, port, _ := net.SplitHostPort(strings.TrimPrefix(app.URL, "http://"))
+	running := true
+	p := New("apps.test", func(_ context.Context, id string) (string, bool) {
+		if id != "c1" {
+			t.Errorf("resolved container %q", id)
+		}
+		return host, running
+	}, hclog.NewNullLogger())
+	p.Set("sales", Route{UID: "u1", ContainerID: "c1", Port: port})
 	front := httptest.NewServer(p)
 	defer front.Close()
 
@@ -40,6 +50,16 @@ func TestProxyRoutesByHostAndKeepsPath(t *testing.T) {
 	if code, _ := get("example.com", "/"); code != http.StatusNotFound {
 		t.Fatalf("foreign host = %d", code)
 	}
+	// A container stopped behind the agent's back is not served: its IP may
+	// belong to another app by now.
+	running = false
+	time.Sleep(resolveTTL + 100*time.Millisecond)
+	if code, body := get("sales.apps.test", "/"); code != http.StatusBadGateway || !strings.Contains(body, "not running") {
+		t.Fatalf("stopped container = %d %q", code, body)
+	}
+	running = true
+	time.Sleep(resolveTTL + 100*time.Millisecond)
+
 	// A route set by another incarnation is not removed by an old one.
 	p.Unset("sales", "old-uid", "")
 	if _, ok := p.Lookup("sales"); !ok {

@@ -37,7 +37,7 @@ const (
 	// LabelAgent holds the id of the agent (one per data directory) that owns
 	// the container, so agents sharing a Docker engine never touch each
 	// other's containers.
-	LabelAgent      = "io.runtimeops.agent"
+	LabelAgent      = runtime.LabelOwner
 	LabelProject    = "io.runtimeops.project"
 	LabelProjectUID = "io.runtimeops.project-uid"
 	LabelGeneration = "io.runtimeops.generation"
@@ -205,20 +205,6 @@ func (r *Reconciler) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	// Periodic pass: keeps proxy routes pointing at the right container IPs
-	// after Docker restarted a container by itself.
-	go func() {
-		t := time.NewTicker(10 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				r.refreshRoutes(ctx)
-			}
-		}
-	}()
 	<-ctx.Done()
 	r.q.close()
 	wg.Wait()
@@ -281,25 +267,10 @@ func (r *Reconciler) adopt(ctx context.Context) error {
 
 func (r *Reconciler) setRoute(p *store.Project, c *runtime.Container) {
 	port := c.Labels[LabelPort]
-	if port == "" || c.IP == "" {
+	if port == "" {
 		return
 	}
-	r.proxy.Set(p.Slug, proxy.Route{UID: p.UID, Addr: c.IP + ":" + port})
-}
-
-func (r *Reconciler) refreshRoutes(ctx context.Context) {
-	projects, err := r.store.List()
-	if err != nil {
-		return
-	}
-	for _, p := range projects {
-		if p.Observed.Status != api.StatusDeployed || p.Observed.ContainerID == "" || p.Observed.Generation < p.Generation {
-			continue
-		}
-		if c, err := r.rt.Inspect(ctx, p.Observed.ContainerID); err == nil && c.Running {
-			r.setRoute(p, c)
-		}
-	}
+	r.proxy.Set(p.Slug, proxy.Route{UID: p.UID, ContainerID: c.ID, Port: port})
 }
 
 var errStale = errors.New("project was deleted or replaced while being worked on")

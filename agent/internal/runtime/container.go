@@ -80,7 +80,7 @@ func (r *Runtime) Create(ctx context.Context, spec ContainerSpec) (string, error
 		return "", fmt.Errorf("create container %s: no image", spec.Name)
 	}
 	if spec.Name != "" {
-		if err := r.removeByName(ctx, spec.Name); err != nil {
+		if err := r.removeByName(ctx, spec.Name, spec.Labels); err != nil {
 			return "", err
 		}
 	}
@@ -156,7 +156,7 @@ func (r *Runtime) Create(ctx context.Context, spec ContainerSpec) (string, error
 // removeByName removes the managed container called name, if any. It lists
 // by exact name rather than passing the name to Remove, because Docker
 // resolves an unknown name as an ID prefix and could hit another container.
-func (r *Runtime) removeByName(ctx context.Context, name string) error {
+func (r *Runtime) removeByName(ctx context.Context, name string, labels map[string]string) error {
 	list, err := r.docker.ContainerList(ctx, container.ListOptions{
 		All:     true,
 		Filters: filters.NewArgs(filters.Arg("name", "^/"+regexp.QuoteMeta(name)+"$")),
@@ -170,6 +170,11 @@ func (r *Runtime) removeByName(ctx context.Context, name string) error {
 		}
 		if c.Labels[LabelManaged] != "true" {
 			return fmt.Errorf("create container %s: the name is taken by container %s, which the agent does not manage; rename or remove it", name, shortID(c.ID))
+		}
+		// Another runtime-agent on the same engine (another data directory)
+		// owns it: never take over its apps.
+		if owner, mine := c.Labels[LabelOwner], labels[LabelOwner]; owner != "" && mine != "" && owner != mine {
+			return fmt.Errorf("create container %s: the name is taken by container %s of another runtime-agent using this Docker engine; give this project another slug, or run one agent per engine", name, shortID(c.ID))
 		}
 		r.log.Info("replacing container", "container", name, "id", shortID(c.ID))
 		if err := r.Remove(ctx, c.ID); err != nil {

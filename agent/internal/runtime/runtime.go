@@ -33,6 +33,9 @@ import (
 // labels (project, generation, commit, config hash).
 const (
 	LabelManaged = "io.runtimeops.managed"
+	// LabelOwner is the id of the agent that owns a container (set by the
+	// caller); Create never replaces another owner's container.
+	LabelOwner   = "io.runtimeops.agent"
 	LabelEnvHash = "io.runtimeops.env.hash"
 	LabelEnvBase = "io.runtimeops.env.base"
 )

@@ -74,7 +74,7 @@ func (s *Server) auth(next http.Handler) http.Handler {
 		if s.Token != "" {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.Token)) != 1 {
-				writeError(w, apiErr(http.StatusUnauthorized, api.CodeUnauthorized, "missing or wrong bearer token: set the provider's token (RUNTIME_TOKEN) to the agent's token"))
+				writeError(w, apiErr(http.StatusUnauthorized, api.CodeUnauthorized, "missing or wrong bearer token: use the agent's token (the provider's token argument, or RUNTIME_TOKEN for the provider and the runtime-agent commands)"))
 				return
 			}
 		}
