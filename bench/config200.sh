@@ -13,11 +13,13 @@ image=runtime-standin/python:3.12-slim
 repo="$work/repo"; mkdir -p "$repo"; echo '# bench' > "$repo/app.py"
 git -C "$repo" init -q -b main && git -C "$repo" -c user.name=b -c user.email=b@b add -A && git -C "$repo" -c user.name=b -c user.email=b@b commit -qm bench
 
+printf 'allow_local_repos = true\nenvironments = { "python-3.12" = "%s" }\nlog_level = "warn"\n' "$image" > "$work/agent.hcl"
 RUNTIME_AGENT_TOKEN=benchtoken "$root/bin/runtime-agent" serve --listen 127.0.0.1:17789 --apps-listen 127.0.0.1:18081 \
-  --data-dir "$work/agent" --config <(printf 'allow_local_repos = true\nenvironments = { "python-3.12" = "%s" }\nlog_level = "warn"\n' "$image") \
+  --data-dir "$work/agent" --config "$work/agent.hcl" \
   >"$work/agent.log" 2>&1 &
 agent_pid=$!
-until curl -fsS http://127.0.0.1:17789/healthz >/dev/null 2>&1; do sleep 0.1; done
+for _ in $(seq 100); do curl -fsS http://127.0.0.1:17789/healthz >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fsS http://127.0.0.1:17789/healthz >/dev/null || { cat "$work/agent.log"; exit 1; }
 cat > "$work/tfrc" <<RC
 provider_installation {
   dev_overrides { "registry.terraform.io/runtimeops/runtime" = "$root/bin" }

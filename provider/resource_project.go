@@ -373,6 +373,14 @@ func (r *projectResource) Update(ctx context.Context, req resource.UpdateRequest
 	restart := err == nil && dep.Exists && dep.State == api.StateRunning
 	wasServing := restart && dep.Status == api.StatusDeployed
 	var spec api.DeploymentSpec
+	if wasServing {
+		// Refuse a path that is not in the running commit before stopping
+		// anything: a typo must not take a working app down.
+		if err := client.CheckProjectUpdate(ctx, slug, in); err != nil {
+			resp.Diagnostics.Append(diags.AgentError("Unable to Update Project", fmt.Sprintf("checking the update of project %q (nothing was changed)", slug), err))
+			return
+		}
+	}
 	if restart {
 		spec = dep.DeploymentSpec
 		if spec.Commit == "" && dep.DeployedCommit != "" {

@@ -250,8 +250,9 @@ func (c *Client) Logs(ctx context.Context, slug string, n int) ([]string, error)
 // WaitDeployment polls until the agent has acted on generation gen (or a
 // newer one), or ctx ends. It returns the last deployment read.
 func (c *Client) WaitDeployment(ctx context.Context, slug string, gen int64) (*Deployment, error) {
-	tick := time.NewTicker(300 * time.Millisecond)
-	defer tick.Stop()
+	// Poll quickly at first (most changes settle within a second or two),
+	// then back off to spare the agent during long deploys.
+	delay := 100 * time.Millisecond
 	for {
 		d, err := c.GetDeployment(ctx, slug, false)
 		if err != nil {
@@ -263,7 +264,10 @@ func (c *Client) WaitDeployment(ctx context.Context, slug string, gen int64) (*D
 		select {
 		case <-ctx.Done():
 			return d, fmt.Errorf("timed out waiting for the agent to finish deploying %q (still %s; the agent keeps working on it, and the next apply picks up where it is): %w", slug, d.Status, ctx.Err())
-		case <-tick.C:
+		case <-time.After(delay):
+		}
+		if delay < time.Second {
+			delay += delay / 4
 		}
 	}
 }
@@ -342,4 +346,12 @@ func (c *Client) ListConnections(ctx context.Context, slug string) ([]Connection
 func (c *Client) Credentials(ctx context.Context, slug string) (*Credentials, error) {
 	var out Credentials
 	return &out, c.do(ctx, http.MethodGet, projectPath(slug, "credentials"), nil, nil, &out)
+}
+
+// CheckProjectUpdate asks whether an update would deploy: the environment is
+// known and the new path exists in the deployed commit. Nothing changes. The
+// provider calls it before stopping a running app for an update, so a bad
+// path does not take a working app down.
+func (c *Client) CheckProjectUpdate(ctx context.Context, slug string, req UpdateProjectRequest) error {
+	return c.do(ctx, http.MethodPost, projectPath(slug, "check-update"), nil, req, nil)
 }

@@ -12,6 +12,7 @@
 //	GET    /v1/projects/{slug}                   read a project
 //	PATCH  /v1/projects/{slug}                   update name, environment, path (only while stopped)
 //	DELETE /v1/projects/{slug}                   delete a project, its app and its data
+//	POST   /v1/projects/{slug}/check-update      would this PATCH deploy? (environment known, path present in the deployed commit)
 //	GET    /v1/projects/{slug}/deploy-key        public half of the project's SSH key
 //	GET    /v1/projects/{slug}/deployment        desired + observed state of the app (?refresh=true asks the git host for the branch head)
 //	PUT    /v1/projects/{slug}/deployment        set the desired state (running/stopped, commit pin, revision)

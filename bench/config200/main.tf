@@ -1,5 +1,11 @@
 # 200 variables and 20 secrets on one running project: the benchmark's
 # Terraform side.
+terraform {
+  required_providers {
+    runtime = { source = "runtimeops/runtime" }
+  }
+}
+
 variable "git_url" { type = string }
 variable "run" { type = string }
 variable "value" { type = string }

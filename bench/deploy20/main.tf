@@ -1,4 +1,10 @@
 # 20 projects deployed at once: the benchmark's Terraform side.
+terraform {
+  required_providers {
+    runtime = { source = "runtimeops/runtime" }
+  }
+}
+
 variable "git_url" { type = string }
 variable "run" { type = string }
 

@@ -25,6 +25,6 @@ environments = {
 }
 
 health_timeout = "120s"
-workers        = 8
+workers        = 16
 log_level      = "info"
 log_json       = true

@@ -52,7 +52,7 @@ func Defaults() Config {
 		AppsListen:    "127.0.0.1:8080",
 		AppsDomain:    "localhost",
 		HealthTimeout: "120s",
-		Workers:       8,
+		Workers:       16,
 		LogLevel:      "info",
 		DockerNetwork: "runtime-apps",
 		Environments: map[string]string{

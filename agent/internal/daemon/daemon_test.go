@@ -76,6 +76,15 @@ func TestDeployLifecycleAgainstRealGitAndDocker(t *testing.T) {
 	if _, err := a.Client.UpdateProject(ctx, p.Slug, api.UpdateProjectRequest{Path: &newPath}); !api.IsConflict(err) {
 		t.Fatalf("update while running = %v, want conflict", err)
 	}
+	// Checked first, a path missing from the running commit is refused
+	// without touching the app; an existing one passes.
+	if err := a.Client.CheckProjectUpdate(ctx, p.Slug, api.UpdateProjectRequest{Path: &newPath}); err == nil || !strings.Contains(err.Error(), `"src/app2.py"`) || !strings.Contains(err.Error(), "left running") {
+		t.Fatalf("check of a missing path = %v", err)
+	}
+	okPath := "/src/app.py"
+	if err := a.Client.CheckProjectUpdate(ctx, p.Slug, api.UpdateProjectRequest{Path: &okPath}); err != nil {
+		t.Fatalf("check of an existing path = %v", err)
+	}
 
 	// Stopped by hand: read as stopped; the next apply starts it again.
 	if out, err := exec.Command("docker", "stop", first).CombinedOutput(); err != nil {

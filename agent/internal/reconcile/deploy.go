@@ -511,10 +511,49 @@ func (r *Reconciler) waitHealthy(ctx context.Context, id string, tpl *apptype.Te
 				}
 			}
 		}
+		// Probe often while the app starts (most are up within a second or
+		// two, and a deploy should not idle), at the template's pace after.
+		wait := tpl.ProbeInterval
+		if time.Since(start) < tpl.StartPeriod && wait > 100*time.Millisecond {
+			wait = 100 * time.Millisecond
+		}
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("no healthy answer within %s (last probe: %s)", limit, last)
-		case <-time.After(tpl.ProbeInterval):
+		case <-time.After(wait):
 		}
 	}
+}
+
+// CheckPath says whether path would pass the entrypoint check at the
+// project's deployed commit. Without a clone or a deployed commit there is
+// nothing to check against, and the deploy itself will check.
+func (r *Reconciler) CheckPath(p *store.Project, newPath string) error {
+	commit := p.Observed.DeployedCommit
+	if commit == "" {
+		return nil
+	}
+	tpl, err := r.template(p.AppType)
+	if err != nil {
+		return err
+	}
+	repo := filepath.Join(r.projectDir(p.UID), "repo")
+	entry := api.CleanPath(newPath)
+	if entry == "" {
+		entry = "."
+	}
+	isFile := false
+	if entry != "." {
+		if isFile, err = r.git.HasFile(repo, commit, entry); err != nil {
+			return nil // no usable clone: let the deploy decide
+		}
+	}
+	isDir, err := r.git.HasDir(repo, commit, entry)
+	if err != nil {
+		return nil
+	}
+	if why := tpl.CheckEntry(isFile, isDir, newPath); why != "" {
+		return fmt.Errorf("%s in the deployed commit %s of %s (branch %q); the app was left running: fix path", why, short(commit), api.RedactURL(p.GitURL), p.Branch)
+	}
+	return nil
 }

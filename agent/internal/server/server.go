@@ -56,6 +56,7 @@ func (s *Server) Handler() http.Handler {
 	route("GET /v1/projects/{slug}", s.getProject)
 	route("PATCH /v1/projects/{slug}", s.updateProject)
 	route("DELETE /v1/projects/{slug}", s.deleteProject)
+	route("POST /v1/projects/{slug}/check-update", s.checkUpdate)
 	route("GET /v1/projects/{slug}/deploy-key", s.getDeployKey)
 	route("GET /v1/projects/{slug}/deployment", s.getDeployment)
 	route("PUT /v1/projects/{slug}/deployment", s.putDeployment)
@@ -231,20 +232,26 @@ func (s *Server) getProject(r *http.Request) (int, any, error) {
 	return http.StatusOK, s.toAPI(p, &d), nil
 }
 
-func (s *Server) updateProject(r *http.Request) (int, any, error) {
+// decodeUpdate reads and checks an update request and loads its project.
+func (s *Server) decodeUpdate(r *http.Request) (api.UpdateProjectRequest, *store.Project, error) {
 	var req api.UpdateProjectRequest
 	if err := decode(r, &req); err != nil {
-		return 0, nil, err
+		return req, nil, err
 	}
 	if err := req.Validate(); err != nil {
-		return 0, nil, invalid(err)
+		return req, nil, invalid(err)
 	}
 	if req.Environment != nil {
 		if err := s.checkEnvironment(*req.Environment); err != nil {
-			return 0, nil, err
+			return req, nil, err
 		}
 	}
 	p, err := s.load(r)
+	return req, p, err
+}
+
+func (s *Server) updateProject(r *http.Request) (int, any, error) {
+	req, p, err := s.decodeUpdate(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -425,4 +432,17 @@ func (s *Server) credentials(r *http.Request) (int, any, error) {
 		return 0, nil, apiErr(http.StatusNotFound, api.CodeNotFound, "%v", err)
 	}
 	return http.StatusOK, c, nil
+}
+
+func (s *Server) checkUpdate(r *http.Request) (int, any, error) {
+	req, p, err := s.decodeUpdate(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if req.Path != nil {
+		if err := s.Reconciler.CheckPath(p, *req.Path); err != nil {
+			return 0, nil, invalid(err)
+		}
+	}
+	return http.StatusNoContent, nil, nil
 }
