@@ -210,6 +210,28 @@ func newConfigAgent(t *testing.T, projects ...string) *configAgent {
 	decode := func(r *http.Request, v any) { _ = json.NewDecoder(r.Body).Decode(v) }
 	mux := http.NewServeMux()
 
+	// Lists, as the provider's refresh batches its reads.
+	mux.HandleFunc("GET /v1/projects/{slug}/variables", handle(func(w http.ResponseWriter, _ *http.Request, p *fakeProject, slug, _ string) {
+		l := api.VariableList{Variables: []api.Variable{}}
+		for k, v := range p.variables {
+			l.Variables = append(l.Variables, api.Variable{ProjectID: slug, Key: k, Value: v})
+		}
+		writeJSON(w, http.StatusOK, l)
+	}))
+	mux.HandleFunc("GET /v1/projects/{slug}/secrets", handle(func(w http.ResponseWriter, _ *http.Request, p *fakeProject, slug, _ string) {
+		l := api.SecretList{Secrets: []api.Secret{}}
+		for k, v := range p.secrets {
+			l.Secrets = append(l.Secrets, api.Secret{ProjectID: slug, Key: k, Version: v.version})
+		}
+		writeJSON(w, http.StatusOK, l)
+	}))
+	mux.HandleFunc("GET /v1/projects/{slug}/connections", handle(func(w http.ResponseWriter, _ *http.Request, p *fakeProject, slug, _ string) {
+		l := api.ConnectionList{Connections: []api.Connection{}}
+		for _, c := range p.connections {
+			l.Connections = append(l.Connections, c.Connection)
+		}
+		writeJSON(w, http.StatusOK, l)
+	}))
 	mux.HandleFunc("GET /v1/projects/{slug}/variables/{key}", handle(func(w http.ResponseWriter, _ *http.Request, p *fakeProject, slug, key string) {
 		v, ok := p.variables[key]
 		if !ok {

@@ -67,8 +67,9 @@ type runtimeProviderModel struct {
 // nil when part of the configuration was unknown (for example an endpoint that
 // comes from a resource not created yet); unknown names those arguments.
 type providerData struct {
-	client  *api.Client
-	unknown []string
+	client   *api.Client
+	unknown  []string
+	children childCache
 }
 
 func (p *runtimeProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {

@@ -293,7 +293,7 @@ func (r *connectionResource) Read(ctx context.Context, req resource.ReadRequest,
 	slug, name := state.ProjectID.ValueString(), state.Name.ValueString()
 	ctx = tflog.SetField(ctx, "project", slug)
 	ctx = tflog.SetField(ctx, "connection", name)
-	c, err := r.data.client.GetConnection(ctx, slug, name)
+	c, err := r.data.children.connection(ctx, r.data.client, slug, name)
 	if api.IsNotFound(err) {
 		tflog.Info(ctx, "connection (or its project) no longer exists on the agent; removing it from state")
 		resp.State.RemoveResource(ctx)
@@ -338,6 +338,7 @@ func (r *connectionResource) write(ctx context.Context, client *api.Client, conf
 	if ds.Append(d...); d.HasError() {
 		return nil, false
 	}
+	defer r.data.children.forget(slug) // after the write: later reads see it
 	c, err := client.SetConnection(ctx, slug, name, in)
 	if err != nil {
 		if api.IsNotFound(err) {
@@ -364,6 +365,7 @@ func (r *connectionResource) Delete(ctx context.Context, req resource.DeleteRequ
 	slug, name := state.ProjectID.ValueString(), state.Name.ValueString()
 	ctx = tflog.SetField(ctx, "project", slug)
 	ctx = tflog.SetField(ctx, "connection", name)
+	defer r.data.children.forget(slug) // after the write: later reads see it
 	if err := client.DeleteConnection(ctx, slug, name); err != nil && !api.IsNotFound(err) {
 		resp.Diagnostics.Append(diags.AgentError("Unable to Delete Connection", fmt.Sprintf("deleting connection %q of project %q", name, slug), err))
 		return

@@ -205,7 +205,7 @@ func (r *secretResource) Read(ctx context.Context, req resource.ReadRequest, res
 	slug, key := state.ProjectID.ValueString(), state.Key.ValueString()
 	ctx = tflog.SetField(ctx, "project", slug)
 	ctx = tflog.SetField(ctx, "key", key)
-	s, err := r.data.client.GetSecret(ctx, slug, key)
+	s, err := r.data.children.secret(ctx, r.data.client, slug, key)
 	if api.IsNotFound(err) {
 		tflog.Info(ctx, "secret (or its project) no longer exists on the agent; removing it from state")
 		resp.State.RemoveResource(ctx)
@@ -259,6 +259,7 @@ func (r *secretResource) write(ctx context.Context, client *api.Client, config t
 			fmt.Sprintf("Secret %q of project %q has no value: set value_wo (with value_wo_version) or value.", key, slug))
 		return nil, false
 	}
+	defer r.data.children.forget(slug) // after the write: later reads see it
 	s, err := client.SetSecret(ctx, slug, key, value)
 	if err != nil {
 		if api.IsNotFound(err) {
@@ -285,6 +286,7 @@ func (r *secretResource) Delete(ctx context.Context, req resource.DeleteRequest,
 	slug, key := state.ProjectID.ValueString(), state.Key.ValueString()
 	ctx = tflog.SetField(ctx, "project", slug)
 	ctx = tflog.SetField(ctx, "key", key)
+	defer r.data.children.forget(slug) // after the write: later reads see it
 	if err := client.DeleteSecret(ctx, slug, key); err != nil && !api.IsNotFound(err) {
 		resp.Diagnostics.Append(diags.AgentError("Unable to Delete Secret", fmt.Sprintf("deleting secret %q of project %q", key, slug), err))
 		return

@@ -137,6 +137,7 @@ func (r *variableResource) Create(ctx context.Context, req resource.CreateReques
 		resp.Diagnostics.Append(diags.AgentError("Unable to Create Variable", fmt.Sprintf("checking variable %q of project %q", key, slug), err))
 		return
 	}
+	defer r.data.children.forget(slug) // after the write: later reads see it
 	v, err := client.SetVariable(ctx, slug, key, plan.Value.ValueString())
 	if err != nil {
 		if api.IsNotFound(err) {
@@ -163,7 +164,7 @@ func (r *variableResource) Read(ctx context.Context, req resource.ReadRequest, r
 	slug, key := state.ProjectID.ValueString(), state.Key.ValueString()
 	ctx = tflog.SetField(ctx, "project", slug)
 	ctx = tflog.SetField(ctx, "key", key)
-	v, err := r.data.client.GetVariable(ctx, slug, key)
+	v, err := r.data.children.variable(ctx, r.data.client, slug, key)
 	if api.IsNotFound(err) {
 		tflog.Info(ctx, "variable (or its project) no longer exists on the agent; removing it from state")
 		resp.State.RemoveResource(ctx)
@@ -189,6 +190,7 @@ func (r *variableResource) Update(ctx context.Context, req resource.UpdateReques
 	slug, key := plan.ProjectID.ValueString(), plan.Key.ValueString()
 	ctx = tflog.SetField(ctx, "project", slug)
 	ctx = tflog.SetField(ctx, "key", key)
+	defer r.data.children.forget(slug) // after the write: later reads see it
 	v, err := client.SetVariable(ctx, slug, key, plan.Value.ValueString())
 	if err != nil {
 		if api.IsNotFound(err) {
@@ -216,6 +218,7 @@ func (r *variableResource) Delete(ctx context.Context, req resource.DeleteReques
 	ctx = tflog.SetField(ctx, "project", slug)
 	ctx = tflog.SetField(ctx, "key", key)
 	// Not found: deleted already, or its project is gone (which deletes it).
+	defer r.data.children.forget(slug) // after the write: later reads see it
 	if err := client.DeleteVariable(ctx, slug, key); err != nil && !api.IsNotFound(err) {
 		resp.Diagnostics.Append(diags.AgentError("Unable to Delete Variable", fmt.Sprintf("deleting variable %q of project %q", key, slug), err))
 		return
