@@ -232,7 +232,12 @@ func planComputed(plan, state *deploymentResourceModel, head string) {
 	changed := !plan.State.Equal(state.State) || !plan.Commit.Equal(state.Commit) || !plan.Triggers.Equal(state.Triggers) ||
 		!plan.MemoryMB.Equal(state.MemoryMB) || !plan.CPUs.Equal(state.CPUs)
 	pull := !pinned && running && head != "" && head != deployed
-	if !changed && !pull {
+	// A pinned commit that is not what runs (its deploy failed while the
+	// previous version kept serving) is applied again.
+	offPin := pinned && running && deployed != "" && !strings.HasPrefix(deployed, plan.Commit.ValueString())
+	// So is a failed deploy whose previous version still serves.
+	failed := running && state.Status.ValueString() == api.StatusFailed
+	if !changed && !pull && !offPin && !failed {
 		return // the state's values stand
 	}
 
@@ -517,7 +522,10 @@ func setObserved(m *deploymentResourceModel, d *api.Deployment, fromHost bool) {
 // observedState maps what the host runs onto the state attribute: anything
 // but a deployed app reads as stopped, so a plan puts a wanted "running" back.
 func observedState(d *api.Deployment) string {
-	if d.Status == api.StatusDeployed {
+	if d.Status == api.StatusDeployed || d.Serving {
+		// Also after a failed deploy that left the previous version serving:
+		// deployed_commit then names the serving commit, and the plan pulls
+		// (or moves to the pin) again.
 		return api.StateRunning
 	}
 	return api.StateStopped

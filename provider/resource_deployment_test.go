@@ -351,16 +351,18 @@ func TestAccDeploymentResource_followBranch(t *testing.T) {
 	})
 }
 
-// A failed update keeps what the agent reports in state (status failed,
-// state stopped), so the next plan shows the drift; a fixed push converges
-// in one apply.
+// A failed update keeps what the agent reports in state: status failed,
+// while the previous version keeps serving (state running, deployed_commit
+// the serving commit). The next plan shows the drift; a fixed push
+// converges in one apply.
 func TestAccDeploymentResource_updateFails(t *testing.T) {
 	e := newAccEnv(t)
 	slug := randomSlug("crash")
 	repo := e.git.NewRepo(t, slug, map[string]string{"app.py": streamlitApp("MARKER-GOOD")})
 	config := e.providerConfig() + projectHCL(slug, repo.URL, "app.py") + e.keyRegistrationHCL() +
 		deploymentHCL(`  depends_on = [terraform_data.git_host_key]`)
-	var broken, fixed string
+	var fixed string
+	good := repo.Head(t, "main")
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -371,7 +373,7 @@ func TestAccDeploymentResource_updateFails(t *testing.T) {
 			},
 			{
 				PreConfig: func() {
-					broken = repo.Commit(t, "main", map[string]string{"app.py": "# STANDIN_CRASH\n" + streamlitApp("MARKER-BROKEN")}, "broken")
+					repo.Commit(t, "main", map[string]string{"app.py": "# STANDIN_CRASH\n" + streamlitApp("MARKER-BROKEN")}, "broken")
 				},
 				Config:      config,
 				ExpectError: regexp.MustCompile(`deploy\s+of\s+` + slug + `\s+failed:`),
@@ -380,15 +382,18 @@ func TestAccDeploymentResource_updateFails(t *testing.T) {
 				// The failed update was saved: the plan puts the app back to
 				// running, at the branch head.
 				PreConfig: func() {
+					if err := e.checkAppServes(slug, "MARKER-GOOD")(nil); err != nil {
+						t.Fatalf("the previous version stopped serving after the failed deploy: %v", err)
+					}
 					fixed = repo.Commit(t, "main", map[string]string{"app.py": streamlitApp("MARKER-FIXED")}, "fixed")
 				},
 				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(deploymentAddr, plancheck.ResourceActionUpdate),
-						expectBefore(deploymentAddr, "state", "stopped"),
+						expectBefore(deploymentAddr, "state", "running"),
 						expectBefore(deploymentAddr, "status", api.StatusFailed),
-						expectBeforeLazy(deploymentAddr, "deployed_commit", func() string { return broken }),
+						expectBefore(deploymentAddr, "deployed_commit", good),
 						plancheck.ExpectKnownValue(deploymentAddr, tfjsonpath.New("deployed_commit"), lazyString(func() string { return fixed })),
 					},
 				},

@@ -115,8 +115,12 @@ type Deployment struct {
 	Generation         int64 `json:"generation"`
 	ObservedGeneration int64 `json:"observed_generation"`
 
-	Status         string    `json:"status"`
-	LastError      string    `json:"last_error,omitempty"`
+	Status    string `json:"status"`
+	LastError string `json:"last_error,omitempty"`
+	// Serving is true while a container of the app answers through the
+	// proxy — also after a failed deploy, when the previous version kept
+	// serving (Status is then "failed" and DeployedCommit the serving one).
+	Serving        bool      `json:"serving"`
 	DeployedCommit string    `json:"deployed_commit,omitempty"`
 	BranchHead     string    `json:"branch_head,omitempty"` // set when read with refresh=true
 	URL            string    `json:"url"`

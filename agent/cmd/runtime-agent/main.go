@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -66,6 +67,10 @@ func main() {
 		os.Exit(2)
 	}
 	if err != nil {
+		var ae *api.Error
+		if errors.As(err, &ae) {
+			err = errors.New(ae.Message) // the code is for programs, the message for people
+		}
 		fmt.Fprintln(os.Stderr, "runtime-agent:", err)
 		os.Exit(1)
 	}

@@ -80,8 +80,12 @@ func TestRedeployWithoutDowntime(t *testing.T) {
 	// A broken new version: the old one keeps serving, the deploy reports failure.
 	bad := repo.Commit(t, "main", map[string]string{"app.py": "# STANDIN_CRASH\n"}, "broken")
 	d := deploy(t, a, p.Slug, api.DeploymentSpec{State: api.StateRunning, Commit: bad})
-	if d.Status != api.StatusFailed || !strings.Contains(d.LastError, "previous one keeps serving") || !strings.Contains(d.LastError, "crashing as asked") {
+	if d.Status != api.StatusFailed || !strings.Contains(d.LastError, "keeps serving") || !strings.Contains(d.LastError, "crashing as asked") {
 		t.Fatalf("broken version: %+v", d)
+	}
+	// What runs is reported truthfully: the previous commit, serving.
+	if d, _ = a.Client.GetDeployment(context.Background(), p.Slug, false); !d.Serving || d.DeployedCommit != sha {
+		t.Fatalf("after the failed deploy: serving %v, deployed %s (want %s)", d.Serving, d.DeployedCommit, sha)
 	}
 	if code, body := a.AppGet(t, p.Slug, "/"); code != 200 || !strings.Contains(body, "ZD-TWO") {
 		t.Fatalf("old version stopped serving: %d %q", code, body)

@@ -149,7 +149,6 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 		}
 		old = append(old, c)
 	}
-	obs.DeployedCommit = commit
 	if keep != nil {
 		if !keep.Running {
 			if err := r.rt.Start(ctx, keep.ID); err != nil {
@@ -163,8 +162,8 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 		}
 		r.removeAll(ctx, old)
 		r.setRoute(p, c)
-		obs.ContainerID, obs.ConfigHash = keep.ID, hash
-		return r.deployed(ctx, p, tpl, actx, c, obs, release, log)
+		obs.ContainerID, obs.ConfigHash, obs.DeployedCommit = keep.ID, hash, commit
+		return r.deployed(ctx, p, tpl, actx, c, obs, release, dir, spec, log)
 	}
 
 	if tpl.Stateful || len(old) == 0 {
@@ -183,11 +182,12 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 	if err != nil {
 		tail := r.tail(ctx, id)
 		r.rt.Remove(ctx, id)
-		if len(old) > 0 && !tpl.Stateful {
-			// The previous version keeps serving; the deploy still failed.
-			return fail(obs, "the new version did not become healthy (commit %s), so the previous one keeps serving: %v%s", short(commit), err, tail)
+		if serving := runningOne(old); serving != nil {
+			// The previous version keeps serving (and stays the deployed
+			// commit); the deploy still failed.
+			return fail(obs, "the new version did not become healthy (commit %s), so the previous one (commit %s) keeps serving: %v%s", short(commit), short(obs.DeployedCommit), err, tail)
 		}
-		r.proxy.Unset(p.Slug, p.UID, "The last deploy failed.")
+		r.proxy.Unset(p.Slug, p.UID, "The last deploy failed: "+firstLine(err.Error()))
 		obs.ContainerID = ""
 		return fail(obs, "app did not become healthy (commit %s): %v%s", short(commit), err, tail)
 	}
@@ -200,8 +200,17 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 			log.Warn("could not give the new container its stable name", "error", err)
 		}
 	}
-	obs.ContainerID, obs.ConfigHash = id, hash
-	return r.deployed(ctx, p, tpl, actx, c, obs, release, log)
+	obs.ContainerID, obs.ConfigHash, obs.DeployedCommit = id, hash, commit
+	return r.deployed(ctx, p, tpl, actx, c, obs, release, dir, spec, log)
+}
+
+func runningOne(cs []runtime.Container) *runtime.Container {
+	for i := range cs {
+		if cs[i].Running {
+			return &cs[i]
+		}
+	}
+	return nil
 }
 
 // template returns the app type's template with the agent's overrides.
@@ -219,7 +228,20 @@ func (r *Reconciler) template(appType string) (*apptype.Template, error) {
 }
 
 // deployed finishes a healthy deploy: app-type hooks, then the status.
-func (r *Reconciler) deployed(ctx context.Context, p *store.Project, tpl *apptype.Template, actx apptype.Context, c *runtime.Container, obs store.Observed, release string, log hclog.Logger) store.Observed {
+func (r *Reconciler) deployed(ctx context.Context, p *store.Project, tpl *apptype.Template, actx apptype.Context, c *runtime.Container, obs store.Observed, release, dir string, spec runtime.ContainerSpec, log hclog.Logger) store.Observed {
+	// Rendered secrets files of earlier configurations hold old secret
+	// values in clear: keep only the one the running container mounts.
+	if files, _ := filepath.Glob(filepath.Join(dir, "run", "secrets-*.toml")); len(files) > 0 {
+		inUse := map[string]bool{}
+		for _, m := range spec.Mounts {
+			inUse[m.Source] = true
+		}
+		for _, f := range files {
+			if !inUse[f] {
+				os.Remove(f)
+			}
+		}
+	}
 	if p.AppType == api.AppOpenWebUI {
 		plugins, err := r.syncOpenWebUI(ctx, p, c, filepath.Join(release, actx.Entry), actx.Generated["admin_password"], obs.Plugins, log)
 		if err != nil {

@@ -34,9 +34,19 @@ func (r *Reconciler) Observe(ctx context.Context, p *store.Project) api.Deployme
 	if p.Desired != nil {
 		d.DeploymentSpec = api.DeploymentSpec{State: p.Desired.State, Commit: p.Desired.Commit, Revision: p.Desired.Revision, MemoryMB: p.Desired.MemoryMB, CPUs: p.Desired.CPUs}
 	}
+	if !d.Settled() || p.Observed.ContainerID == "" {
+		return d
+	}
+	if d.Status == api.StatusFailed {
+		// A failed deploy may have left the previous version serving.
+		if c, err := r.rt.Inspect(ctx, p.Observed.ContainerID); err == nil && c.Running {
+			d.Serving = true
+		}
+		return d
+	}
 	// Only a settled, deployed app can drift; anything else is in flight or
 	// already reports its own state.
-	if d.Status != api.StatusDeployed || !d.Settled() || p.Observed.ContainerID == "" {
+	if d.Status != api.StatusDeployed {
 		return d
 	}
 	c, err := r.rt.Inspect(ctx, p.Observed.ContainerID)
@@ -46,6 +56,7 @@ func (r *Reconciler) Observe(ctx context.Context, p *store.Project) api.Deployme
 		d.LastError = "the app's container was removed outside the agent; apply again to redeploy it"
 	case err != nil:
 		r.log.Warn("inspecting container", "project", p.Slug, "error", err)
+		d.Serving = true // unknown: keep what the last reconcile saw
 	case c.OOMKilled:
 		d.Status = api.StatusFailed
 		d.LastError = "the app was killed for using too much memory (OOM)" + r.tail(ctx, c.ID)
@@ -58,6 +69,7 @@ func (r *Reconciler) Observe(ctx context.Context, p *store.Project) api.Deployme
 		d.Status = api.StatusStopped
 		d.LastError = fmt.Sprintf("the app's container was stopped outside the agent (exit code %d); apply again to start it", c.ExitCode)
 	default:
+		d.Serving = true
 		r.setRoute(p, c)
 	}
 	return d

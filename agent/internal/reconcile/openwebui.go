@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -29,10 +30,11 @@ var pluginIDRE = regexp.MustCompile(`[^a-z0-9_]+`)
 func (r *Reconciler) syncOpenWebUI(ctx context.Context, p *store.Project, c *runtime.Container, root, password string, last map[string]string, log hclog.Logger) (map[string]string, error) {
 	want := map[string]openwebui.Plugin{}
 	kinds := map[string]string{}
+	files := map[string]string{}
 	for _, kind := range []string{openwebui.Tools, openwebui.Functions} {
-		files, _ := filepath.Glob(filepath.Join(root, kind, "*.py"))
-		sort.Strings(files)
-		for _, f := range files {
+		found, _ := filepath.Glob(filepath.Join(root, kind, "*.py"))
+		sort.Strings(found)
+		for _, f := range found {
 			b, err := os.ReadFile(f)
 			if err != nil {
 				return last, err
@@ -41,6 +43,7 @@ func (r *Reconciler) syncOpenWebUI(ctx context.Context, p *store.Project, c *run
 			id := strings.Trim(pluginIDRE.ReplaceAllString(strings.ToLower(name), "_"), "_")
 			key := kind + "/" + id
 			want[key] = openwebui.Plugin{ID: id, Name: name, Content: string(b), Description: "synced by runtime-agent from " + kind + "/" + filepath.Base(f)}
+			files[key] = kind + "/" + filepath.Base(f)
 			kinds[key] = kind
 		}
 	}
@@ -76,7 +79,7 @@ func (r *Reconciler) syncOpenWebUI(ctx context.Context, p *store.Project, c *run
 	for _, key := range changed {
 		kind, pl := kinds[key], want[key]
 		if err := cl.Upsert(ctx, kind, pl, existing[kind][pl.ID]); err != nil {
-			return last, err
+			return last, fmt.Errorf("%s: %w", files[key], err)
 		}
 		log.Info("synced open webui plugin", "plugin", key)
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -335,6 +336,9 @@ func (s *Server) putDeployment(r *http.Request) (int, any, error) {
 	}
 	if err := spec.Validate(); err != nil {
 		return 0, nil, invalid(err)
+	}
+	if n := goruntime.NumCPU(); spec.CPUs > float64(n) {
+		return 0, nil, apiErr(http.StatusBadRequest, api.CodeInvalid, "cpus %g is more than this host's %d CPUs: give at most %d, or leave cpus unset", spec.CPUs, n, n)
 	}
 	slug := r.PathValue("slug")
 	// Every PUT is a new generation, even with an unchanged spec: applying
