@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"context"
 	"encoding/json"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -224,5 +225,12 @@ func TestWebAppBuildsItsDockerfile(t *testing.T) {
 	}
 	if code, body := a.AppGet(t, p.Slug, "/"); code != 200 || !strings.Contains(body, "WEB-MARKER") {
 		t.Fatalf("page: %d %q", code, body)
+	}
+	// Deleting the project removes the images built for it.
+	if err := a.Client.DeleteProject(context.Background(), p.Slug); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := exec.Command("docker", "images", "-q", "runtime-app/"+p.Slug).Output(); strings.TrimSpace(string(out)) != "" {
+		t.Fatalf("images left after delete: %s", out)
 	}
 }

@@ -81,7 +81,7 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 	var image string
 	if tpl.BuildsImage {
 		img, built, err := r.rt.BuildDockerfile(ctx, filepath.Join(release, path.Dir(entry)), path.Base(entry),
-			"runtime-app/"+p.Slug+":"+short(commit), runtime.BuildLimits{MemoryMB: r.cfg.BuildMemoryMB})
+			WebImageRepo(p.Slug)+":"+short(commit), runtime.BuildLimits{MemoryMB: r.cfg.BuildMemoryMB})
 		if err != nil {
 			return fail(obs, "building %s at commit %s: %v", p.Path, short(commit), err)
 		}
@@ -579,3 +579,6 @@ func (r *Reconciler) CheckPath(p *store.Project, newPath string) error {
 	}
 	return nil
 }
+
+// WebImageRepo is the image repository of a web app's builds.
+func WebImageRepo(slug string) string { return "runtime-app/" + slug }

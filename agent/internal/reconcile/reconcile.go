@@ -65,6 +65,7 @@ type Git interface {
 type Runtime interface {
 	EnsureEnvImage(ctx context.Context, base string, files map[string][]byte) (string, bool, error)
 	BuildDockerfile(ctx context.Context, contextDir, dockerfile, tag string, limits runtime.BuildLimits) (*runtime.AppImage, bool, error)
+	RemoveRepository(ctx context.Context, repo string) error
 	Create(ctx context.Context, spec runtime.ContainerSpec) (string, error)
 	Start(ctx context.Context, id string) error
 	Stop(ctx context.Context, id string, timeout time.Duration) error
@@ -386,6 +387,9 @@ func (r *Reconciler) cleanup(ctx context.Context, uid, slug string) {
 	if err := os.RemoveAll(r.projectDir(uid)); err != nil {
 		r.log.Warn("removing project files", "project", slug, "error", err)
 	}
+	// A web app's images, built from its Dockerfile. (Environment images are
+	// shared by every project with the same dependencies and stay.)
+	r.rt.RemoveRepository(ctx, WebImageRepo(slug))
 }
 
 func fail(obs store.Observed, format string, args ...any) store.Observed {

@@ -13,7 +13,10 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 )
 
 // AppImage describes an image built from a project's own Dockerfile.
@@ -152,4 +155,22 @@ func tarDir(dir string, w io.Writer) error {
 		return err
 	}
 	return tw.Close()
+}
+
+// RemoveRepository removes every tag of an image repository the agent built
+// (a web app's images, when its project is deleted). Images still used by a
+// container are left alone.
+func (r *Runtime) RemoveRepository(ctx context.Context, repo string) error {
+	list, err := r.docker.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", repo+":*"), filters.Arg("label", LabelManaged+"=true"))})
+	if err != nil {
+		return fmt.Errorf("list images of %s: %w", repo, err)
+	}
+	for _, img := range list {
+		for _, tag := range img.RepoTags {
+			if _, err := r.docker.ImageRemove(ctx, tag, image.RemoveOptions{PruneChildren: true}); err != nil && !cerrdefs.IsNotFound(err) {
+				r.log.Warn("could not remove image", "image", tag, "error", err)
+			}
+		}
+	}
+	return nil
 }
