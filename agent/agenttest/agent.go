@@ -24,6 +24,9 @@ type Options struct {
 	AllowLocalRepos bool
 	// DataDir reuses a data directory (to test restarts); default a temp dir.
 	DataDir string
+	// Token is the API token; default a random one. Give the same token to
+	// an agent restarted on the same data directory.
+	Token string
 	// LogTo, when set, also receives every log line (to assert on logs).
 	LogTo func(string)
 }

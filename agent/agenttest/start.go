@@ -58,9 +58,12 @@ func start(t testing.TB, opts Options) *Agent {
 		EnsureStandinImage(t)
 		cfg.Environments = map[string]string{"python-3.12": StandinImage}
 	}
-	b := make([]byte, 16)
-	rand.Read(b)
-	cfg.Token = hex.EncodeToString(b)
+	cfg.Token = opts.Token
+	if cfg.Token == "" {
+		b := make([]byte, 16)
+		rand.Read(b)
+		cfg.Token = hex.EncodeToString(b)
+	}
 	level := hclog.Trace // tests see (and assert on) everything the agent says
 	log := hclog.New(&hclog.LoggerOptions{Name: "agent", Level: level, Output: testLogWriter{t, opts.LogTo}})
 	d, err := daemon.Start(context.Background(), &cfg, log, "test")
