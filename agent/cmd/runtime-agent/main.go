@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,6 +25,9 @@ import (
 	"github.com/runtimeops/terraform-provider-runtime/agent/api"
 	"github.com/runtimeops/terraform-provider-runtime/agent/internal/config"
 	"github.com/runtimeops/terraform-provider-runtime/agent/internal/daemon"
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/reconcile"
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/seal"
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/store"
 )
 
 // version is set at build time (-ldflags "-X main.version=...").
@@ -37,6 +41,7 @@ Usage:
   runtime-agent projects show SLUG                   one project, its deployment and last error
   runtime-agent logs SLUG [-f] [-n N]                the app's container log
   runtime-agent credentials SLUG                     the app's generated admin login (Airflow, Open WebUI)
+  runtime-agent rotate-key [--config agent.hcl]      re-encrypt everything with a new key file (agent stopped)
   runtime-agent version
 
 Client commands reach the agent at RUNTIME_ENDPOINT (default http://<RUNTIME_AGENT_LISTEN>)
@@ -58,6 +63,8 @@ func main() {
 		err = logs(os.Args[2:])
 	case "credentials":
 		err = credentials(os.Args[2:])
+	case "rotate-key":
+		err = rotateKey(os.Args[2:])
 	case "version", "--version", "-v":
 		fmt.Println("runtime-agent", version)
 	case "help", "--help", "-h":
@@ -243,5 +250,31 @@ func credentials(args []string) error {
 		return err
 	}
 	fmt.Printf("login:    %s\nusername: %s\npassword: %s\n", cr.LoginURL, cr.Username, cr.Password)
+	return nil
+}
+
+// rotateKey re-seals every secret in the store with a new key file. The
+// store's lock makes it refuse to run next to a live agent.
+func rotateKey(args []string) error {
+	cfg, err := config.LoadOffline(args, os.Getenv)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(filepath.Join(cfg.DataDir, "state.db"))
+	if err != nil {
+		return fmt.Errorf("%w (stop the agent before rotating its key)", err)
+	}
+	defer st.Close()
+	n := 0
+	err = seal.Rotate(cfg.KeyFile, func(old, next *seal.Sealer) error {
+		return st.UpdateAll(func(p *store.Project) error {
+			n++
+			return reconcile.Reseal(p, old, next)
+		})
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("rotated %s: %d project(s) re-encrypted; start the agent again\n", cfg.KeyFile, n)
 	return nil
 }

@@ -65,6 +65,16 @@ func Defaults() Config {
 
 // Load parses args (after the subcommand) and builds the config.
 func Load(args []string, getenv func(string) string) (*Config, error) {
+	return load(args, getenv, true)
+}
+
+// LoadOffline builds the config for commands that work on the data
+// directory with the agent stopped (rotate-key); they need no token.
+func LoadOffline(args []string, getenv func(string) string) (*Config, error) {
+	return load(args, getenv, false)
+}
+
+func load(args []string, getenv func(string) string, needToken bool) (*Config, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var (
 		file                                                          = fs.String("config", "", "HCL config file")
@@ -114,7 +124,7 @@ func Load(args []string, getenv func(string) string) (*Config, error) {
 	flagStr(*key, &c.TLSKey)
 	flagStr(*logLevel, &c.LogLevel)
 	c.LogJSON = c.LogJSON || *logJSON
-	c.InsecureDev = *insecure
+	c.InsecureDev = *insecure || !needToken
 
 	if c.TokenFile != "" && c.Token == "" {
 		b, err := os.ReadFile(c.TokenFile)

@@ -2,9 +2,12 @@
 // later secret values) with AES-256-GCM under a key kept in its own file,
 // outside the store, so a copy of the store alone reveals nothing.
 //
-// Rotation: stop the agent, run `runtime-agent rotate-key` (not yet shipped:
-// for now back up the key file with the store; losing it loses every sealed
-// value, and projects must be recreated to get new deploy keys).
+// Rotation: stop the agent and run `runtime-agent rotate-key`: it writes a
+// new key to <key file>.new, re-seals every value in one store transaction,
+// then moves the new key over the old one. Interrupted at any point, running
+// it again finishes the job; the agent refuses to start while <key
+// file>.new exists. Back up the key file with the store: losing it loses
+// every sealed value.
 package seal
 
 import (
@@ -25,10 +28,16 @@ type Sealer struct {
 	aead cipher.AEAD
 }
 
+// ErrRotationPending is returned when a key rotation was interrupted.
+var ErrRotationPending = errors.New("a key rotation was interrupted: run `runtime-agent rotate-key` again to finish it")
+
 // LoadOrCreate reads the key file at path, creating it (mode 0600, 32 random
 // bytes) when it does not exist. A key file readable by group or others is
 // refused: it is the one secret that protects all others.
 func LoadOrCreate(path string) (*Sealer, error) {
+	if _, err := os.Stat(path + ".new"); err == nil {
+		return nil, ErrRotationPending
+	}
 	key, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		key = make([]byte, keySize)
@@ -105,4 +114,57 @@ func (s *Sealer) Open(sealed []byte, context string) ([]byte, error) {
 		return nil, errors.New("sealed value does not open with this key file (wrong key file, or the store was edited)")
 	}
 	return pt, nil
+}
+
+// Rotate re-seals with a new key. reseal is called with the old and the new
+// sealer and must re-seal every stored value in one transaction (values
+// that already open with the new key are left alone, so a second run after
+// an interruption is safe). The new key replaces the old file only after
+// reseal succeeded.
+func Rotate(path string, reseal func(old, next *Sealer) error) error {
+	oldKey, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading key file: %w", err)
+	}
+	old, err := New(oldKey)
+	if err != nil {
+		return err
+	}
+	newPath := path + ".new"
+	newKey, err := os.ReadFile(newPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		newKey = make([]byte, keySize)
+		if _, err := rand.Read(newKey); err != nil {
+			return err
+		}
+		if err := writeKey(newPath, newKey); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	next, err := New(newKey)
+	if err != nil {
+		return err
+	}
+	if err := reseal(old, next); err != nil {
+		return err
+	}
+	return os.Rename(newPath, path)
+}
+
+func writeKey(path string, key []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

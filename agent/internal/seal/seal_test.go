@@ -2,6 +2,7 @@ package seal
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -55,5 +56,45 @@ func TestLoadRefusesOpenPermissions(t *testing.T) {
 	os.Chmod(path, 0o644)
 	if _, err := LoadOrCreate(path); err == nil {
 		t.Fatal("a world-readable key file was accepted")
+	}
+}
+
+func TestRotateIsResumableAndBlocksStartWhilePending(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "secret.key")
+	s, _ := LoadOrCreate(path)
+	sealed, _ := s.Seal([]byte("v"), "c")
+
+	// An interrupted rotation (reseal failed) leaves <key>.new: the agent
+	// refuses to start, and the next run reuses that key and finishes.
+	boom := errors.New("crash")
+	if err := Rotate(path, func(_, _ *Sealer) error { return boom }); !errors.Is(err, boom) {
+		t.Fatalf("Rotate = %v", err)
+	}
+	if _, err := LoadOrCreate(path); !errors.Is(err, ErrRotationPending) {
+		t.Fatalf("start during a pending rotation = %v", err)
+	}
+	pending, _ := os.ReadFile(path + ".new")
+	err := Rotate(path, func(old, next *Sealer) error {
+		pt, err := old.Open(sealed, "c")
+		if err != nil {
+			return err
+		}
+		sealed, err = next.Seal(pt, "c")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, _ := os.ReadFile(path)
+	if !bytes.Equal(now, pending) {
+		t.Fatal("the second run did not reuse the pending key")
+	}
+	s2, err := LoadOrCreate(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt, err := s2.Open(sealed, "c"); err != nil || string(pt) != "v" {
+		t.Fatalf("after rotation: %q %v", pt, err)
 	}
 }

@@ -267,3 +267,31 @@ func (s *Store) Delete(slug string) (*Project, error) {
 	})
 	return out, err
 }
+
+// UpdateAll runs fn on every project and writes them all back in one
+// transaction (key rotation): all or nothing.
+func (s *Store) UpdateAll(fn func(p *Project) error) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketProjects)
+		var all []*Project
+		if err := b.ForEach(func(k, v []byte) error {
+			var p Project
+			if err := json.Unmarshal(v, &p); err != nil {
+				return fmt.Errorf("decoding project %q: %w", k, err)
+			}
+			all = append(all, &p)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, p := range all {
+			if err := fn(p); err != nil {
+				return err
+			}
+			if err := put(tx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
