@@ -329,6 +329,16 @@ func (r *projectResource) Read(ctx context.Context, req resource.ReadRequest, re
 		resp.Diagnostics.Append(diags.AgentError("Unable to Read Project", fmt.Sprintf("reading project %q", slug), err))
 		return
 	}
+	// Every project gets its own key pair: another key under the same slug
+	// means the project was deleted and created again outside Terraform.
+	// That is not the object in state; plan it anew (creating it then says
+	// the slug is taken and how to import it) rather than adopt it silently.
+	if known := state.DeployPublicKey.ValueString(); known != "" && known != p.DeployPublicKey {
+		resp.Diagnostics.AddWarning("Project Replaced Outside Terraform",
+			fmt.Sprintf("Project %q on the agent is not the one Terraform created: it has another deploy key (%s), so it was deleted and created again outside Terraform. It is removed from state; import it (terraform import <address> %s) to manage it.", slug, p.FingerprintSHA256, slug))
+		resp.State.RemoveResource(ctx)
+		return
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, projectModelFrom(p))...)
 }
 

@@ -95,8 +95,8 @@ func TestDeployLifecycleAgainstRealGitAndDocker(t *testing.T) {
 		t.Fatalf("after docker stop: %+v %v", got, err)
 	}
 	// The proxy stops serving it (its IP may go to another container).
-	deadline := time.Now().Add(3 * time.Second)
-	for code, _ := a.AppGet(t, p.Slug, "/"); code != 502; code, _ = a.AppGet(t, p.Slug, "/") {
+	deadline := time.Now().Add(10 * time.Second)
+	for code, _ := a.AppGet(t, p.Slug, "/"); code != 503; code, _ = a.AppGet(t, p.Slug, "/") {
 		if time.Now().After(deadline) {
 			t.Fatalf("proxy still answers %d for a stopped app", code)
 		}
@@ -126,7 +126,7 @@ func TestDeployLifecycleAgainstRealGitAndDocker(t *testing.T) {
 	if d.Status != api.StatusStopped {
 		t.Fatalf("stop: %+v", d)
 	}
-	if code, _ := a.AppGet(t, p.Slug, "/"); code != 502 {
+	if code, _ := a.AppGet(t, p.Slug, "/"); code != 503 {
 		t.Fatalf("stopped app answered %d", code)
 	}
 	if _, err := a.Client.UpdateProject(ctx, p.Slug, api.UpdateProjectRequest{Path: &newPath}); err != nil {

@@ -48,6 +48,11 @@ type Proxy struct {
 	log     hclog.Logger
 	resolve Resolver
 
+	// transport dials containers on the local Docker network: they answer
+	// at once or not at all, so a short connect timeout turns a vanished
+	// container into a quick error page instead of a hung request.
+	transport *http.Transport
+
 	mu     sync.RWMutex
 	routes map[string]Route // slug → route
 	down   map[string]string
@@ -56,7 +61,10 @@ type Proxy struct {
 
 // New returns a proxy for <slug>.<domain>.
 func New(domain string, resolve Resolver, log hclog.Logger) *Proxy {
-	return &Proxy{domain: strings.ToLower(strings.TrimSuffix(domain, ".")), log: log, resolve: resolve,
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil
+	t.DialContext = (&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}).DialContext
+	return &Proxy{domain: strings.ToLower(strings.TrimSuffix(domain, ".")), log: log, resolve: resolve, transport: t,
 		routes: map[string]Route{}, down: map[string]string{}, cache: map[string]resolved{}}
 }
 
@@ -138,15 +146,16 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.mu.RLock()
 		why := p.down[slug]
 		p.mu.RUnlock()
+		code := http.StatusServiceUnavailable // the app exists but is not running
 		if why == "" {
-			why = "No running app has this name."
+			why, code = "No running app has this name.", http.StatusNotFound
 		}
-		page(w, http.StatusBadGateway, "App "+slug+" is not running", why)
+		page(w, code, "App "+slug+" is not running", why)
 		return
 	}
 	addr, running := p.addr(r.Context(), route)
 	if !running {
-		page(w, http.StatusBadGateway, "App "+slug+" is not running", "Its container is not running; the next terraform apply starts it again.")
+		page(w, http.StatusServiceUnavailable, "App "+slug+" is not running", "Its container is not running; the next terraform apply starts it again.")
 		return
 	}
 	p.log.Trace("forwarding", "slug", slug, "addr", addr)
@@ -157,8 +166,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			pr.Out.Host = pr.In.Host // apps build absolute URLs from Host
 			pr.SetXForwarded()
 		},
+		Transport: p.transport,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			p.log.Debug("app unreachable", "slug", slug, "error", err)
+			// Ask Docker again on the next request: the container may be gone.
+			p.mu.Lock()
+			delete(p.cache, route.ContainerID)
+			p.mu.Unlock()
 			page(w, http.StatusBadGateway, "App "+slug+" is not answering", "The app's container did not answer; it may be starting or restarting.")
 		},
 	}

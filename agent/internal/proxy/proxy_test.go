@@ -44,7 +44,7 @@ func TestProxyRoutesByHostAndKeepsPath(t *testing.T) {
 	if code, body := get("sales.apps.test:8080", "/a/b"); code != 200 || body != "host=sales.apps.test:8080 path=/a/b" {
 		t.Fatalf("routed request = %d %q", code, body)
 	}
-	if code, _ := get("other.apps.test", "/"); code != http.StatusBadGateway {
+	if code, _ := get("other.apps.test", "/"); code != http.StatusNotFound {
 		t.Fatalf("unknown slug = %d", code)
 	}
 	if code, _ := get("example.com", "/"); code != http.StatusNotFound {
@@ -54,7 +54,7 @@ func TestProxyRoutesByHostAndKeepsPath(t *testing.T) {
 	// belong to another app by now.
 	running = false
 	time.Sleep(resolveTTL + 100*time.Millisecond)
-	if code, body := get("sales.apps.test", "/"); code != http.StatusBadGateway || !strings.Contains(body, "not running") {
+	if code, body := get("sales.apps.test", "/"); code != http.StatusServiceUnavailable || !strings.Contains(body, "not running") {
 		t.Fatalf("stopped container = %d %q", code, body)
 	}
 	running = true
@@ -66,7 +66,7 @@ func TestProxyRoutesByHostAndKeepsPath(t *testing.T) {
 		t.Fatal("route removed by a stale uid")
 	}
 	p.Unset("sales", "u1", "stopped by request")
-	if code, body := get("sales.apps.test", "/"); code != http.StatusBadGateway || !strings.Contains(body, "stopped by request") {
+	if code, body := get("sales.apps.test", "/"); code != http.StatusServiceUnavailable || !strings.Contains(body, "stopped by request") {
 		t.Fatalf("stopped app = %d %q", code, body)
 	}
 }
