@@ -66,6 +66,7 @@ type deploymentResourceModel struct {
 	Triggers       types.Map      `tfsdk:"triggers"`
 	MemoryMB       types.Int64    `tfsdk:"memory_mb"`
 	CPUs           types.Float64  `tfsdk:"cpus"`
+	PathPrefix     types.String   `tfsdk:"path_prefix"`
 	Status         types.String   `tfsdk:"status"`
 	DeployedCommit types.String   `tfsdk:"deployed_commit"`
 	URL            types.String   `tfsdk:"url"`
@@ -127,6 +128,15 @@ func (r *deploymentResource) Schema(ctx context.Context, _ resource.SchemaReques
 					"Unset: no limit. Changes in place by restarting the app; an app killed for exceeding it reads " +
 					"`status = \"failed\"` with a `last_error` saying so.",
 				Validators: []validator.Int64{int64validator.Between(16, 1<<20)},
+			},
+			"path_prefix": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Also serve the app at `http://<apps domain>/<path_prefix>/` (for example `team/sales`), " +
+					"with the app told its base path (Streamlit `server.baseUrlPath`, Dash `DASH_URL_BASE_PATHNAME`, Airflow " +
+					"`base_url` and execution API URL); `url` then shows that address. Only `streamlit`, `dash` and `airflow` " +
+					"support it: Open WebUI and web apps need the root of their own host name, and a prefix for them is refused " +
+					"at plan time. Changes in place by restarting the app.",
+				Validators: []validator.String{validators.Rule("a path prefix", api.ValidatePathPrefix)},
 			},
 			"cpus": schema.Float64Attribute{
 				Optional:            true,
@@ -202,6 +212,22 @@ func (r *deploymentResource) ModifyPlan(ctx context.Context, req resource.Modify
 		}
 	}
 	planComputed(&plan, state, privateString(ctx, req.Private, privateBranchHead))
+
+	if !plan.PathPrefix.IsNull() && !plan.PathPrefix.IsUnknown() {
+		if state == nil || !plan.PathPrefix.Equal(state.PathPrefix) {
+			plan.URL = types.StringUnknown() // the app moves to the prefix
+		}
+		// Refuse a prefix for app types that cannot run under one, at plan
+		// time when the project already exists.
+		if r.data != nil && r.data.client != nil && !plan.ProjectID.IsUnknown() {
+			if p, err := r.data.client.GetProject(ctx, plan.ProjectID.ValueString()); err == nil && !api.PrefixRouting(p.AppType) {
+				resp.Diagnostics.AddAttributeError(path.Root("path_prefix"), "Path Prefix Not Supported",
+					fmt.Sprintf("%s apps cannot be served under a path prefix: they need the root of their own host name (%s). Remove path_prefix.", p.AppType, p.URL))
+			}
+		}
+	} else if state != nil && !state.PathPrefix.IsNull() && plan.PathPrefix.IsNull() {
+		plan.URL = types.StringUnknown() // back to its own host name
+	}
 }
 
 // planComputed sets the computed values of a deployment's plan: what apply
@@ -230,7 +256,7 @@ func planComputed(plan, state *deploymentResourceModel, head string) {
 	pinned := !plan.Commit.IsNull()
 	deployed := state.DeployedCommit.ValueString()
 	changed := !plan.State.Equal(state.State) || !plan.Commit.Equal(state.Commit) || !plan.Triggers.Equal(state.Triggers) ||
-		!plan.MemoryMB.Equal(state.MemoryMB) || !plan.CPUs.Equal(state.CPUs)
+		!plan.MemoryMB.Equal(state.MemoryMB) || !plan.CPUs.Equal(state.CPUs) || !plan.PathPrefix.Equal(state.PathPrefix)
 	pull := !pinned && running && head != "" && head != deployed
 	// A pinned commit that is not what runs (its deploy failed while the
 	// previous version kept serving) is applied again.
@@ -481,6 +507,7 @@ func deploymentSpecFor(ctx context.Context, plan *deploymentResourceModel) (spec
 	spec.State = plan.State.ValueString()
 	spec.Revision, ds = triggersRevisionOf(ctx, plan.Triggers)
 	spec.MemoryMB = plan.MemoryMB.ValueInt64()
+	spec.PathPrefix = plan.PathPrefix.ValueString()
 	spec.CPUs = plan.CPUs.ValueFloat64()
 	switch {
 	case !plan.Commit.IsNull():
@@ -506,6 +533,10 @@ func setObserved(m *deploymentResourceModel, d *api.Deployment, fromHost bool) {
 	if fromHost {
 		m.State = types.StringValue(observedState(d))
 		m.MemoryMB, m.CPUs = types.Int64Null(), types.Float64Null()
+		m.PathPrefix = types.StringNull()
+		if d.PathPrefix != "" {
+			m.PathPrefix = types.StringValue(d.PathPrefix)
+		}
 		if d.MemoryMB != 0 {
 			m.MemoryMB = types.Int64Value(d.MemoryMB)
 		}

@@ -100,6 +100,10 @@ type DeploymentSpec struct {
 	// MemoryMB and CPUs limit the app's container; 0 means no limit.
 	MemoryMB int64   `json:"memory_mb,omitempty"`
 	CPUs     float64 `json:"cpus,omitempty"`
+	// PathPrefix also serves the app at http://<apps domain>/<prefix>/ (the
+	// app is told its base path). Not for Open WebUI or web apps, which
+	// cannot run under a prefix. Empty: its own host name only.
+	PathPrefix string `json:"path_prefix,omitempty"`
 }
 
 // Deployment is the desired and observed state of a project's app.

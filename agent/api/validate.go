@@ -243,6 +243,34 @@ func CleanPath(s string) string {
 
 var commitRE = regexp.MustCompile(`^[0-9a-f]{7,40}$`)
 
+var prefixRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$`)
+
+// ValidatePathPrefix checks a path prefix ("sales", "team/sales"; slashes
+// around it are accepted).
+func ValidatePathPrefix(s string) error {
+	if !prefixRE.MatchString(strings.Trim(s, "/")) {
+		return fmt.Errorf("path_prefix %q is not valid: use lowercase letters, digits and dashes in one or more segments separated by \"/\", such as \"team/sales\"", s)
+	}
+	return nil
+}
+
+// CleanPathPrefix returns the prefix as the base path apps are told:
+// "/team/sales/" (or "" for none).
+func CleanPathPrefix(s string) string {
+	s = strings.Trim(s, "/")
+	if s == "" {
+		return ""
+	}
+	return "/" + s + "/"
+}
+
+// PrefixRouting says whether an app type can be served under a path prefix:
+// Open WebUI's frontend calls /api and /ws at the root and has no base-path
+// setting; a web app's Dockerfile is not told one.
+func PrefixRouting(appType string) bool {
+	return appType == AppStreamlit || appType == AppDash || appType == AppAirflow
+}
+
 // ValidateCommit checks a commit pin.
 func ValidateCommit(s string) error {
 	if !commitRE.MatchString(s) {
@@ -310,6 +338,11 @@ func (s *DeploymentSpec) Validate() error {
 	}
 	if s.CPUs < 0 || s.CPUs > 1024 {
 		return fmt.Errorf("cpus %g is out of range: give a positive number such as 0.5, or leave it unset for no limit", s.CPUs)
+	}
+	if s.PathPrefix != "" {
+		if err := ValidatePathPrefix(s.PathPrefix); err != nil {
+			return err
+		}
 	}
 	if s.TargetCommit != "" {
 		if err := ValidateCommit(s.TargetCommit); err != nil {

@@ -226,7 +226,7 @@ var templates = map[string]*Template{
 				"AIRFLOW__API_AUTH__JWT_SECRET":           c.Generated["jwt_secret"],
 				"AIRFLOW__WEBSERVER__SECRET_KEY":          c.Generated["secret_key"],
 				"AIRFLOW__API__BASE_URL":                  c.URL,
-				"AIRFLOW__CORE__EXECUTION_API_SERVER_URL": "http://localhost:8080" + c.BasePath + "/execution/",
+				"AIRFLOW__CORE__EXECUTION_API_SERVER_URL": "http://localhost:8080" + strings.TrimSuffix(c.BasePath, "/") + "/execution/",
 				"PYTHONPATH":                              AppDir,
 			}
 		},

@@ -70,6 +70,13 @@ func TestAirflowTemplate(t *testing.T) {
 	if tpl.HealthPath(c) != "/api/v2/monitor/health" {
 		t.Errorf("health %q", tpl.HealthPath(c))
 	}
+	// Under a prefix, the API base URL and the execution API URL carry it
+	// (runtimes.md §1.3: tasks stay queued otherwise).
+	pre := c
+	pre.BasePath, pre.URL = "/team/etl/", "http://apps.example/team/etl/"
+	if env := tpl.Env(pre); env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] != "http://localhost:8080/team/etl/execution/" || env["AIRFLOW__API__BASE_URL"] != pre.URL || tpl.HealthPath(pre) != "/team/etl/api/v2/monitor/health" {
+		t.Errorf("airflow under a prefix: %v %q", env, tpl.HealthPath(pre))
+	}
 	ok, _ := tpl.Healthy(200, []byte(`{"metadatabase":{"status":"healthy"},"scheduler":{"status":"healthy"},"triggerer":{"status":"healthy"},"dag_processor":{"status":"healthy"}}`))
 	if !ok {
 		t.Error("healthy JSON judged unhealthy")

@@ -3,6 +3,8 @@ package daemon_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -232,5 +234,57 @@ func TestWebAppBuildsItsDockerfile(t *testing.T) {
 	}
 	if out, _ := exec.Command("docker", "images", "-q", "runtime-app/"+p.Slug).Output(); strings.TrimSpace(string(out)) != "" {
 		t.Fatalf("images left after delete: %s", out)
+	}
+}
+
+// A path prefix serves the app at http://<apps domain>/<prefix>/, with the
+// framework told its base path; Open WebUI refuses one.
+func TestPathPrefixRouting(t *testing.T) {
+	gs, a := appEnv(t)
+	ctx := context.Background()
+	get := func(path string) (int, string) {
+		req, _ := http.NewRequest("GET", "http://"+a.AppsAddr+path, nil)
+		req.Host = a.AppsDomain
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	st, _ := newProject(t, gs, a, "pfx-st", "streamlit", "python-3.12", "app.py", map[string]string{"app.py": "# PFX-ST\n"})
+	d := deploy(t, a, st.Slug, api.DeploymentSpec{State: api.StateRunning, PathPrefix: "team/sales"})
+	if d.Status != api.StatusDeployed || !strings.HasSuffix(d.URL, "/team/sales/") || d.PathPrefix != "team/sales" {
+		t.Fatalf("streamlit under a prefix: %+v", d)
+	}
+	if code, body := get("/team/sales/"); code != 200 || !strings.Contains(body, "PFX-ST") {
+		t.Fatalf("GET /team/sales/: %d %q", code, body)
+	}
+	if code, _ := get("/team/sales/_stcore/health"); code != 200 {
+		t.Fatalf("health under the prefix: %d", code)
+	}
+	in := info(t, a, st.Slug, "/team/sales/_standin/info")
+	if args := strings.Join(toStrings(in["args"]), " "); !strings.Contains(args, "--server.baseUrlPath=team/sales") {
+		t.Fatalf("streamlit args: %s", args)
+	}
+
+	ds, _ := newProject(t, gs, a, "pfx-dash", "dash", "python-3.12", "app.py", map[string]string{"app.py": "# PFX-DASH\n", "requirements.txt": "dash\n"})
+	if d := deploy(t, a, ds.Slug, api.DeploymentSpec{State: api.StateRunning, PathPrefix: "team/dash"}); d.Status != api.StatusDeployed {
+		t.Fatalf("dash under a prefix: %+v", d)
+	}
+	if code, body := get("/team/dash/"); code != 200 || !strings.Contains(body, "PFX-DASH") {
+		t.Fatalf("GET /team/dash/: %d %q", code, body)
+	}
+	if env := info(t, a, ds.Slug, "/team/dash/_standin/info")["env"].(map[string]any); env["DASH_URL_BASE_PATHNAME"] != "/team/dash/" {
+		t.Fatalf("dash env: %v", env)
+	}
+	// Overlapping prefixes are refused.
+	if _, err := a.Client.PutDeployment(ctx, ds.Slug, api.DeploymentSpec{State: api.StateRunning, PathPrefix: "team/sales/x"}); !api.IsConflict(err) {
+		t.Fatalf("overlapping prefix = %v", err)
+	}
+	ow, _ := newProject(t, gs, a, "pfx-ow", "openwebui", "openwebui", "/", map[string]string{"tools/x.py": "class Tools: pass\n"})
+	if _, err := a.Client.PutDeployment(ctx, ow.Slug, api.DeploymentSpec{State: api.StateRunning, PathPrefix: "chat"}); err == nil || !strings.Contains(err.Error(), "openwebui apps cannot be served under a path prefix") {
+		t.Fatalf("openwebui with a prefix = %v", err)
 	}
 }

@@ -24,6 +24,10 @@ type Route struct {
 	UID         string // project incarnation that set the route
 	ContainerID string // the container serving it
 	Port        string // its port inside the container
+	// Prefix ("/team/sales/"), when set, also serves the app at
+	// http://<domain>/team/sales/ — forwarded unchanged, since the app was
+	// told this base path.
+	Prefix string
 }
 
 // Resolver returns the current address of a running container, or false
@@ -118,6 +122,14 @@ func (p *Proxy) Lookup(slug string) (Route, bool) {
 	return r, ok
 }
 
+// isDomain reports whether host is the apps domain itself.
+func (p *Proxy) isDomain(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.ToLower(strings.TrimSuffix(host, ".")) == p.domain
+}
+
 // slugOf extracts the slug from a Host header.
 func (p *Proxy) slugOf(host string) string {
 	if h, _, err := net.SplitHostPort(host); err == nil {
@@ -135,8 +147,31 @@ func (p *Proxy) slugOf(host string) string {
 	return slug
 }
 
+// byPrefix finds the app whose path prefix starts path (longest first).
+func (p *Proxy) byPrefix(path string) (string, string) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	best, bestSlug := "", ""
+	for slug, r := range p.routes {
+		if r.Prefix == "" || len(r.Prefix) <= len(best) {
+			continue
+		}
+		if strings.HasPrefix(path, r.Prefix) || path == strings.TrimSuffix(r.Prefix, "/") {
+			best, bestSlug = r.Prefix, slug
+		}
+	}
+	return bestSlug, best
+}
+
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	slug := p.slugOf(r.Host)
+	if slug == "" && p.isDomain(r.Host) {
+		var prefix string
+		if slug, prefix = p.byPrefix(r.URL.Path); slug != "" && r.URL.Path == strings.TrimSuffix(prefix, "/") {
+			http.Redirect(w, r, prefix, http.StatusPermanentRedirect)
+			return
+		}
+	}
 	if slug == "" {
 		page(w, http.StatusNotFound, "No app here", fmt.Sprintf("Apps are served at http://&lt;slug&gt;.%s; %q is not such a name.", html.EscapeString(p.domain), r.Host))
 		return

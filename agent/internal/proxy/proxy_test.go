@@ -70,3 +70,37 @@ func TestProxyRoutesByHostAndKeepsPath(t *testing.T) {
 		t.Fatalf("stopped app = %d %q", code, body)
 	}
 }
+
+func TestProxyRoutesByPathPrefixOnTheDomain(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "path="+r.URL.Path)
+	}))
+	defer app.Close()
+	host, port, _ := net.SplitHostPort(strings.TrimPrefix(app.URL, "http://"))
+	p := New("apps.test", func(context.Context, string) (string, bool) { return host, true }, hclog.NewNullLogger())
+	p.Set("sales", Route{UID: "u1", ContainerID: "c1", Port: port, Prefix: "/team/sales/"})
+	p.Set("team", Route{UID: "u2", ContainerID: "c2", Port: port, Prefix: "/team/"})
+	front := httptest.NewServer(p)
+	defer front.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string) (int, string, string) {
+		req, _ := http.NewRequest("GET", front.URL+path, nil)
+		req.Host = "apps.test:8080"
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), resp.Header.Get("Location")
+	}
+	if code, body, _ := get("/team/sales/_stcore/health"); code != 200 || body != "path=/team/sales/_stcore/health" {
+		t.Fatalf("prefixed request = %d %q (the path must reach the app unchanged)", code, body)
+	}
+	if _, _, loc := get("/team/sales"); loc != "/team/sales/" {
+		t.Fatalf("no trailing slash: redirect to %q", loc)
+	}
+	if code, _, _ := get("/other/"); code != http.StatusNotFound {
+		t.Fatalf("unknown prefix = %d", code)
+	}
+}

@@ -112,7 +112,10 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 	if err != nil {
 		return fail(obs, "%v", err)
 	}
-	actx := apptype.Context{Slug: p.Slug, Entry: entry, URL: r.AppURL(p.Slug), Generated: gen}
+	if p.Desired.PathPrefix != "" && !tpl.PrefixRouting {
+		return fail(obs, "path_prefix: %s apps cannot be served under a path prefix (they need the root of their own host name); remove path_prefix", p.AppType)
+	}
+	actx := apptype.Context{Slug: p.Slug, Entry: entry, URL: r.URLFor(p), BasePath: p.Desired.PathPrefix, Generated: gen}
 	spec, err := r.containerSpec(p, tpl, actx, image, release, dir, port)
 	if err != nil {
 		return fail(obs, "%v", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/runtimeops/terraform-provider-runtime/agent/api"
@@ -32,7 +33,8 @@ func (r *Reconciler) Observe(ctx context.Context, p *store.Project) api.Deployme
 		d.Status = api.StatusCreated
 	}
 	if p.Desired != nil {
-		d.DeploymentSpec = api.DeploymentSpec{State: p.Desired.State, Commit: p.Desired.Commit, Revision: p.Desired.Revision, MemoryMB: p.Desired.MemoryMB, CPUs: p.Desired.CPUs}
+		d.DeploymentSpec = api.DeploymentSpec{State: p.Desired.State, Commit: p.Desired.Commit, Revision: p.Desired.Revision, MemoryMB: p.Desired.MemoryMB, CPUs: p.Desired.CPUs, PathPrefix: strings.Trim(p.Desired.PathPrefix, "/")}
+		d.URL = r.URLFor(p)
 	}
 	if !d.Settled() || p.Observed.ContainerID == "" {
 		return d

@@ -182,6 +182,19 @@ func (r *Reconciler) AppURL(slug string) string {
 	return u + "/"
 }
 
+// URLFor is where the project's app is served: under its path prefix on
+// the apps domain when it has one, else at its own host name.
+func (r *Reconciler) URLFor(p *store.Project) string {
+	if p.Desired == nil || p.Desired.PathPrefix == "" {
+		return r.AppURL(p.Slug)
+	}
+	u := "http://" + r.cfg.AppsDomain
+	if r.cfg.AppsPort != 80 {
+		u += ":" + strconv.Itoa(r.cfg.AppsPort)
+	}
+	return u + p.Desired.PathPrefix
+}
+
 func (r *Reconciler) projectDir(uid string) string {
 	return filepath.Join(r.cfg.DataDir, "projects", uid)
 }
@@ -271,7 +284,11 @@ func (r *Reconciler) setRoute(p *store.Project, c *runtime.Container) {
 	if port == "" {
 		return
 	}
-	r.proxy.Set(p.Slug, proxy.Route{UID: p.UID, ContainerID: c.ID, Port: port})
+	prefix := ""
+	if p.Desired != nil {
+		prefix = p.Desired.PathPrefix
+	}
+	r.proxy.Set(p.Slug, proxy.Route{UID: p.UID, ContainerID: c.ID, Port: port, Prefix: prefix})
 }
 
 var errStale = errors.New("project was deleted or replaced while being worked on")

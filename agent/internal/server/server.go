@@ -341,10 +341,19 @@ func (s *Server) putDeployment(r *http.Request) (int, any, error) {
 		return 0, nil, apiErr(http.StatusBadRequest, api.CodeInvalid, "cpus %g is more than this host's %d CPUs: give at most %d, or leave cpus unset", spec.CPUs, n, n)
 	}
 	slug := r.PathValue("slug")
+	if spec.PathPrefix != "" {
+		cur, err := s.Store.Get(slug)
+		if err == nil && !api.PrefixRouting(cur.AppType) {
+			return 0, nil, apiErr(http.StatusBadRequest, api.CodeInvalid, "path_prefix: %s apps cannot be served under a path prefix (they need the root of their own host name); remove path_prefix and use the app's URL", cur.AppType)
+		}
+		if taken := s.prefixOwner(api.CleanPathPrefix(spec.PathPrefix), slug); taken != "" {
+			return 0, nil, apiErr(http.StatusConflict, api.CodeConflict, "path_prefix %q is already used by project %q: choose another", spec.PathPrefix, taken)
+		}
+	}
 	// Every PUT is a new generation, even with an unchanged spec: applying
 	// the same configuration again is how drift gets corrected.
 	p, err := s.Store.Update(slug, func(q *store.Project) error {
-		q.Desired = &store.Desired{State: spec.State, Commit: spec.Commit, Revision: spec.Revision, MemoryMB: spec.MemoryMB, CPUs: spec.CPUs, Resolved: spec.TargetCommit}
+		q.Desired = &store.Desired{State: spec.State, Commit: spec.Commit, Revision: spec.Revision, MemoryMB: spec.MemoryMB, CPUs: spec.CPUs, Resolved: spec.TargetCommit, PathPrefix: api.CleanPathPrefix(spec.PathPrefix)}
 		q.Generation++
 		return nil
 	})
@@ -449,4 +458,22 @@ func (s *Server) checkUpdate(r *http.Request) (int, any, error) {
 		}
 	}
 	return http.StatusNoContent, nil, nil
+}
+
+// prefixOwner returns the project other than slug whose deployment uses
+// prefix (or a prefix that overlaps it), or "".
+func (s *Server) prefixOwner(prefix, slug string) string {
+	ps, err := s.Store.List()
+	if err != nil {
+		return ""
+	}
+	for _, p := range ps {
+		if p.Slug == slug || p.Desired == nil || p.Desired.PathPrefix == "" {
+			continue
+		}
+		if strings.HasPrefix(prefix, p.Desired.PathPrefix) || strings.HasPrefix(p.Desired.PathPrefix, prefix) {
+			return p.Slug
+		}
+	}
+	return ""
 }

@@ -84,6 +84,8 @@ type Desired struct {
 	// Limits; 0 means none.
 	MemoryMB int64   `json:"memory_mb,omitempty"`
 	CPUs     float64 `json:"cpus,omitempty"`
+	// PathPrefix, cleaned ("/team/sales/"), or "".
+	PathPrefix string `json:"path_prefix,omitempty"`
 	// Resolved is the branch head this spec was first deployed at, when it
 	// follows the branch. Later work on the same spec (a configuration
 	// change, a restart) reuses it: changing a variable must not pull new
