@@ -91,6 +91,20 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 
 // do sends a request and decodes a JSON answer into out (when non-nil).
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	data, err := c.send(ctx, method, path, query, in)
+	if err != nil {
+		return err
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("decoding the agent's answer to %s %s: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// send sends a request and returns the answer's body, or the agent's error.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, in any) ([]byte, error) {
 	u := *c.base
 	u.Path = c.base.Path + path
 	u.RawQuery = query.Encode()
@@ -98,13 +112,13 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -116,28 +130,23 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach runtime-agent at %s: %w", c.base.Redacted(), err)
+		return nil, fmt.Errorf("cannot reach runtime-agent at %s: %w", c.base.Redacted(), err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return fmt.Errorf("reading the agent's answer to %s %s: %w", method, path, err)
+		return nil, fmt.Errorf("reading the agent's answer to %s %s: %w", method, path, err)
 	}
 	if resp.StatusCode >= 400 {
 		var eb ErrorBody
 		if json.Unmarshal(data, &eb) == nil && eb.Error != nil && eb.Error.Code != "" {
 			eb.Error.Status = resp.StatusCode
-			return eb.Error
+			return nil, eb.Error
 		}
-		return &Error{Status: resp.StatusCode, Code: codeForStatus(resp.StatusCode),
+		return nil, &Error{Status: resp.StatusCode, Code: codeForStatus(resp.StatusCode),
 			Message: fmt.Sprintf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, strings.TrimSpace(string(data)))}
 	}
-	if out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("decoding the agent's answer to %s %s: %w", method, path, err)
-		}
-	}
-	return nil
+	return data, nil
 }
 
 func codeForStatus(s int) string {
@@ -354,4 +363,10 @@ func (c *Client) Credentials(ctx context.Context, slug string) (*Credentials, er
 // path does not take a working app down.
 func (c *Client) CheckProjectUpdate(ctx context.Context, slug string, req UpdateProjectRequest) error {
 	return c.do(ctx, http.MethodPost, projectPath(slug, "check-update"), nil, req, nil)
+}
+
+// BuildLog returns the output of the project's newest image build.
+func (c *Client) BuildLog(ctx context.Context, slug string) (string, error) {
+	data, err := c.send(ctx, http.MethodGet, projectPath(slug, "build-log"), nil, nil)
+	return string(data), err
 }

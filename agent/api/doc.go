@@ -19,6 +19,7 @@
 //	DELETE /v1/projects/{slug}/deployment        stop and remove the app, keep the project
 //	GET    /v1/projects/{slug}/logs?tail=N       last lines of the app's container log (follow=true streams text)
 //	GET    /v1/projects/{slug}/credentials       the app's generated admin login (Airflow, Open WebUI)
+//	GET    /v1/projects/{slug}/build-log         the newest image build's output (text)
 //	PUT/GET/DELETE /v1/projects/{slug}/variables/{key}, secrets/{key}, connections/{name}
 //	GET    /v1/projects/{slug}/variables, secrets, connections   lists (never secret values)
 //

@@ -39,7 +39,7 @@ Usage:
   runtime-agent serve [--config agent.hcl] [flags]   run the agent (see serve --help)
   runtime-agent projects [list]                      projects the agent holds and their state
   runtime-agent projects show SLUG                   one project, its deployment and last error
-  runtime-agent logs SLUG [-f] [-n N]                the app's container log
+  runtime-agent logs SLUG [-f] [-n N] [--build]      the app's container log (or its newest image build)
   runtime-agent credentials SLUG                     the app's generated admin login (Airflow, Open WebUI)
   runtime-agent rotate-key [--config agent.hcl]      re-encrypt everything with a new key file (agent stopped)
   runtime-agent version
@@ -172,6 +172,7 @@ func projects(args []string) error {
 func logs(args []string) error {
 	fs := flag.NewFlagSet("logs", flag.ContinueOnError)
 	follow := fs.Bool("f", false, "follow the log")
+	build := fs.Bool("build", false, "show the newest image build's output instead")
 	n := fs.Int("n", 100, "number of lines")
 	// Accept flags before or after the slug.
 	var slug string
@@ -194,6 +195,9 @@ func logs(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *build {
+		return rawGet(context.Background(), "/v1/projects/"+slug+"/build-log")
+	}
 	if !*follow {
 		lines, err := c.Logs(context.Background(), slug, *n)
 		if err != nil {
@@ -206,17 +210,17 @@ func logs(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return followLogs(ctx, slug, *n)
+	return rawGet(ctx, "/v1/projects/"+slug+"/logs?follow=true&tail="+strconv.Itoa(*n))
 }
 
-// followLogs streams the plain-text follow endpoint; the JSON client is for
-// bounded answers, so this one request is made directly.
-func followLogs(ctx context.Context, slug string, n int) error {
+// rawGet copies a plain-text answer (a followed log, a build log) to
+// stdout; the JSON client is for bounded JSON answers.
+func rawGet(ctx context.Context, path string) error {
 	endpoint, token, err := endpointAndToken()
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimRight(endpoint, "/")+"/v1/projects/"+slug+"/logs?follow=true&tail="+strconv.Itoa(n), nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimRight(endpoint, "/")+path, nil)
 	if err != nil {
 		return err
 	}
@@ -228,6 +232,10 @@ func followLogs(ctx context.Context, slug string, n int) error {
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		var eb api.ErrorBody
+		if json.Unmarshal(b, &eb) == nil && eb.Error != nil {
+			return errors.New(eb.Error.Message)
+		}
 		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
 	}
 	_, err = io.Copy(os.Stdout, resp.Body)

@@ -3,11 +3,13 @@ package daemon_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/runtimeops/terraform-provider-runtime/agent/agenttest"
 	"github.com/runtimeops/terraform-provider-runtime/agent/api"
@@ -286,5 +288,33 @@ func TestPathPrefixRouting(t *testing.T) {
 	ow, _ := newProject(t, gs, a, "pfx-ow", "openwebui", "openwebui", "/", map[string]string{"tools/x.py": "class Tools: pass\n"})
 	if _, err := a.Client.PutDeployment(ctx, ow.Slug, api.DeploymentSpec{State: api.StateRunning, PathPrefix: "chat"}); err == nil || !strings.Contains(err.Error(), "openwebui apps cannot be served under a path prefix") {
 		t.Fatalf("openwebui with a prefix = %v", err)
+	}
+}
+
+// The output of an environment image build is kept with the deploy and
+// readable afterwards; a deploy that reuses the image writes none.
+func TestBuildLogIsKept(t *testing.T) {
+	gs, a := appEnv(t)
+	ctx := context.Background()
+	// A requirements file no other test uses, so this deploy really builds.
+	unique := fmt.Sprintf("streamlit\n# build-log test %d\n", time.Now().UnixNano())
+	p, repo := newProject(t, gs, a, "buildlog", "streamlit", "python-3.12", "app.py", map[string]string{"app.py": "# BL\n", "requirements.txt": unique})
+	if _, err := a.Client.BuildLog(ctx, p.Slug); !api.IsNotFound(err) {
+		t.Fatalf("build log before any build = %v", err)
+	}
+	if d := deploy(t, a, p.Slug, api.DeploymentSpec{State: api.StateRunning}); d.Status != api.StatusDeployed {
+		t.Fatalf("deploy: %+v", d)
+	}
+	first, err := a.Client.BuildLog(ctx, p.Slug)
+	if err != nil || !strings.Contains(first, "Successfully installed") {
+		t.Fatalf("build log = %q, %v", first, err)
+	}
+	// A code-only change reuses the environment image: no new build log.
+	repo.Commit(t, "main", map[string]string{"app.py": "# BL2\n"}, "code only")
+	if d := deploy(t, a, p.Slug, api.DeploymentSpec{State: api.StateRunning}); d.Status != api.StatusDeployed {
+		t.Fatalf("redeploy: %+v", d)
+	}
+	if again, _ := a.Client.BuildLog(ctx, p.Slug); again != first {
+		t.Fatal("a code-only deploy rebuilt the environment image")
 	}
 }

@@ -79,9 +79,11 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 	port := tpl.Port
 	healthPath := ""
 	var image string
+	bctx, finishBuildLog := r.buildLog(ctx, dir, commit)
 	if tpl.BuildsImage {
-		img, built, err := r.rt.BuildDockerfile(ctx, filepath.Join(release, path.Dir(entry)), path.Base(entry),
+		img, built, err := r.rt.BuildDockerfile(bctx, filepath.Join(release, path.Dir(entry)), path.Base(entry),
 			WebImageRepo(p.Slug)+":"+short(commit), runtime.BuildLimits{MemoryMB: r.cfg.BuildMemoryMB})
+		finishBuildLog(built || err != nil)
 		if err != nil {
 			return fail(obs, "building %s at commit %s: %v", p.Path, short(commit), err)
 		}
@@ -99,7 +101,8 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 			return fail(obs, "reading the project's dependencies: %v", err)
 		}
 		var built bool
-		image, built, err = r.rt.EnsureEnvImage(ctx, base, files)
+		image, built, err = r.rt.EnsureEnvImage(bctx, base, files)
+		finishBuildLog(built || err != nil)
 		if err != nil {
 			return fail(obs, "building the environment image from %s with %s: %v", base, source, err)
 		}
@@ -585,3 +588,44 @@ func (r *Reconciler) CheckPath(p *store.Project, newPath string) error {
 
 // WebImageRepo is the image repository of a web app's builds.
 func WebImageRepo(slug string) string { return "runtime-app/" + slug }
+
+// maxBuildLogs is how many build logs a project keeps.
+const maxBuildLogs = 10
+
+// buildLog opens a file that keeps the output of the image build this
+// deploy may run (`runtime-agent logs SLUG --build` reads the newest). The
+// returned function closes it, keeping it only when a build ran.
+func (r *Reconciler) buildLog(ctx context.Context, dir, commit string) (context.Context, func(keep bool)) {
+	logs := filepath.Join(dir, "builds")
+	if err := os.MkdirAll(logs, 0o700); err != nil {
+		return ctx, func(bool) {}
+	}
+	name := filepath.Join(logs, time.Now().UTC().Format("20060102T150405.000")+"-"+short(commit)+".log")
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return ctx, func(bool) {}
+	}
+	return runtime.WithBuildLog(ctx, f), func(keep bool) {
+		f.Close()
+		if !keep {
+			os.Remove(name)
+			return
+		}
+		old, _ := filepath.Glob(filepath.Join(logs, "*.log"))
+		sort.Strings(old)
+		for len(old) > maxBuildLogs {
+			os.Remove(old[0])
+			old = old[1:]
+		}
+	}
+}
+
+// BuildLog returns the newest build log of a project.
+func (r *Reconciler) BuildLog(p *store.Project) ([]byte, error) {
+	logs, _ := filepath.Glob(filepath.Join(r.projectDir(p.UID), "builds", "*.log"))
+	if len(logs) == 0 {
+		return nil, fmt.Errorf("project %q has no build log: its deploys have not built an image yet (an unchanged environment reuses its image)", p.Slug)
+	}
+	sort.Strings(logs)
+	return os.ReadFile(logs[len(logs)-1])
+}

@@ -67,7 +67,7 @@ func (r *Runtime) BuildDockerfile(ctx context.Context, contextDir, dockerfile, t
 	}
 	defer resp.Body.Close()
 	out := &tailBuffer{max: buildTailLines}
-	buildErr, err := readBuildOutput(resp.Body, func(line string) { out.add(line) })
+	buildErr, err := readBuildOutput(resp.Body, func(line string) { out.add(line); buildLog(ctx, line) })
 	if ctx.Err() == context.DeadlineExceeded {
 		return nil, false, fmt.Errorf("build %s: took longer than %s%s", dockerfile, limits.Timeout, out.suffix())
 	}

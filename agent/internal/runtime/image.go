@@ -214,6 +214,7 @@ func (r *Runtime) buildEnvImage(ctx context.Context, log hclog.Logger, base, bas
 	buildErr, err := readBuildOutput(resp.Body, func(line string) {
 		log.Debug("build output", "line", line)
 		out.add(line)
+		buildLog(ctx, line)
 	})
 	if err != nil {
 		return fmt.Errorf("build environment image %s from %s: read build output: %w%s", tag, base, err, out.suffix())
@@ -298,4 +299,18 @@ func (t *tailBuffer) suffix() string {
 		return ""
 	}
 	return "\nlast " + strconv.Itoa(len(t.lines)) + " lines of build output:\n" + strings.Join(t.lines, "\n")
+}
+
+type buildLogKey struct{}
+
+// WithBuildLog returns a context whose image builds also write their output
+// to w, one line at a time, so the caller can keep it with the deploy.
+func WithBuildLog(ctx context.Context, w io.Writer) context.Context {
+	return context.WithValue(ctx, buildLogKey{}, w)
+}
+
+func buildLog(ctx context.Context, line string) {
+	if w, ok := ctx.Value(buildLogKey{}).(io.Writer); ok {
+		io.WriteString(w, line+"\n")
+	}
 }

@@ -64,6 +64,7 @@ func (s *Server) Handler() http.Handler {
 	route("DELETE /v1/projects/{slug}/deployment", s.deleteDeployment)
 	s.configRoutes(route)
 	route("GET /v1/projects/{slug}/credentials", s.credentials)
+	mux.Handle("GET /v1/projects/{slug}/build-log", s.auth(http.HandlerFunc(s.buildLog)))
 	mux.Handle("GET /v1/projects/{slug}/logs", s.auth(http.HandlerFunc(s.logs)))
 	mux.Handle("/", s.auth(s.wrap(func(r *http.Request) (int, any, error) {
 		return 0, nil, apiErr(http.StatusNotFound, api.CodeNotFound, "no such route: %s %s", r.Method, r.URL.Path)
@@ -392,9 +393,7 @@ func (s *Server) deleteDeployment(r *http.Request) (int, any, error) {
 func (s *Server) logs(w http.ResponseWriter, r *http.Request) {
 	p, err := s.load(r)
 	if err != nil {
-		var ae *api.Error
-		errors.As(err, &ae)
-		writeError(w, ae)
+		s.fail(w, err)
 		return
 	}
 	n, _ := strconv.Atoi(r.URL.Query().Get("tail"))
@@ -476,4 +475,30 @@ func (s *Server) prefixOwner(prefix, slug string) string {
 		}
 	}
 	return ""
+}
+
+// buildLog serves the newest image build log as plain text.
+func (s *Server) buildLog(w http.ResponseWriter, r *http.Request) {
+	p, err := s.load(r)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	b, err := s.Reconciler.BuildLog(p)
+	if err != nil {
+		writeError(w, apiErr(http.StatusNotFound, api.CodeNotFound, "%v", err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write(b)
+}
+
+// fail writes err for handlers that do not go through wrap.
+func (s *Server) fail(w http.ResponseWriter, err error) {
+	var ae *api.Error
+	if !errors.As(err, &ae) {
+		s.Log.Error("request failed", "error", err)
+		ae = &api.Error{Status: http.StatusInternalServerError, Code: api.CodeInternal, Message: err.Error()}
+	}
+	writeError(w, ae)
 }
