@@ -318,3 +318,53 @@ func TestBuildLogIsKept(t *testing.T) {
 		t.Fatal("a code-only deploy rebuilt the environment image")
 	}
 }
+
+// Every app type restarts (a new revision), stops, starts again and fails
+// clearly with the app's own log lines.
+func TestEveryTypeRestartsStopsAndFailsClearly(t *testing.T) {
+	gs, a := appEnv(t)
+	crash := "# STANDIN_CRASH\n"
+	cases := []struct {
+		name, appType, env, path string
+		files                    map[string]string
+		broken                   map[string]string
+		wantErr                  string
+	}{
+		{"lc-streamlit", "streamlit", "python-3.12", "app.py", map[string]string{"app.py": "# ok\n"}, map[string]string{"app.py": crash}, "crashing as asked"},
+		{"lc-dash", "dash", "python-3.12", "app.py", map[string]string{"app.py": "# ok\n", "requirements.txt": "dash\n"}, map[string]string{"app.py": crash}, "crashing as asked"},
+		{"lc-airflow", "airflow", "airflow-3.0", "dags", map[string]string{"dags/a.py": "# ok\n"}, map[string]string{"dags/a.py": crash}, "crashing as asked"},
+		{"lc-openwebui", "openwebui", "openwebui", "/", map[string]string{"tools/t.py": "class Tools:\n    pass\n"}, map[string]string{"tools/t.py": "print('no class')\n"}, "tools/t.py"},
+		{"lc-web", "web", "python-3.12", "Dockerfile", map[string]string{
+			"Dockerfile": "FROM " + agenttest.StandinImage + "\nCOPY app.py /srv/app.py\nEXPOSE 8000\nLABEL io.runtimeops.health-path=/_stcore/health\n" + `CMD ["streamlit", "run", "/srv/app.py", "--server.port=8000"]` + "\n",
+			"app.py":     "# ok\n",
+		}, map[string]string{"app.py": crash}, "crashing as asked"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.appType, func(t *testing.T) {
+			p, repo := newProject(t, gs, a, tc.name, tc.appType, tc.env, tc.path, tc.files)
+			d := deploy(t, a, p.Slug, api.DeploymentSpec{State: api.StateRunning})
+			if d.Status != api.StatusDeployed {
+				t.Fatalf("deploy: %+v", d)
+			}
+			first := d.ContainerID
+			d = deploy(t, a, p.Slug, api.DeploymentSpec{State: api.StateRunning, Revision: "restart-1"})
+			if d.Status != api.StatusDeployed || d.ContainerID == first {
+				t.Fatalf("restart: %+v", d)
+			}
+			if d = deploy(t, a, p.Slug, api.DeploymentSpec{State: api.StateStopped, Revision: "restart-1"}); d.Status != api.StatusStopped {
+				t.Fatalf("stop: %+v", d)
+			}
+			if code, _ := a.AppGet(t, p.Slug, "/"); code == 200 {
+				t.Fatal("a stopped app still answers")
+			}
+			if d = deploy(t, a, p.Slug, api.DeploymentSpec{State: api.StateRunning, Revision: "restart-1"}); d.Status != api.StatusDeployed {
+				t.Fatalf("start again: %+v", d)
+			}
+			bad := repo.Commit(t, "main", tc.broken, "broken")
+			d = deploy(t, a, p.Slug, api.DeploymentSpec{State: api.StateRunning, Commit: bad})
+			if d.Status != api.StatusFailed || !strings.Contains(d.LastError, tc.wantErr) {
+				t.Fatalf("broken commit: %+v", d)
+			}
+		})
+	}
+}
