@@ -86,6 +86,9 @@ func (r *deploymentResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"`state = \"stopped\"`, so the plan shows `stopped -> running` and apply starts it again. When `commit` is " +
 			"not set, refresh also asks the git host for the branch head; when it moved past `deployed_commit`, the " +
 			"plan shows the new commit and apply deploys exactly that commit.\n\n" +
+			"Apply waits until the app is healthy, within the `timeouts` block (default 10 minutes). When a create " +
+			"times out, nothing is saved to state and the agent keeps working: the next apply sends the same " +
+			"configuration, finds the container it already started and waits for it, instead of starting over.\n\n" +
 			"Everything but `project_id` changes in place. Deleting the resource stops and removes the app; the " +
 			"project and its deploy key stay.",
 		Attributes: map[string]schema.Attribute{
