@@ -23,6 +23,7 @@ const (
 	crashMarker     = "STANDIN_CRASH"      // exit 3 right after start
 	unhealthyMarker = "STANDIN_UNHEALTHY"  // health endpoints answer 503
 	slowStartMarker = "STANDIN_SLOW_START" // STANDIN_SLOW_START=<seconds> before listening
+	oomMarker       = "STANDIN_OOM"        // allocate memory until the kernel kills it
 )
 
 // streamlitConfig is the part of streamlit's configuration the agent owns.
@@ -95,6 +96,7 @@ func parseStreamlitRun(args []string, getenv func(string) string) (*streamlitCon
 
 // scriptSwitches are the behaviour switches found in the script's content.
 type scriptSwitches struct {
+	OOM       bool
 	Crash     bool
 	Unhealthy bool
 	SlowStart time.Duration
@@ -108,6 +110,9 @@ func readSwitches(content string) scriptSwitches {
 		}
 		if strings.Contains(line, unhealthyMarker) {
 			s.Unhealthy = true
+		}
+		if strings.Contains(line, oomMarker) {
+			s.OOM = true
 		}
 		if _, after, ok := strings.Cut(line, slowStartMarker+"="); ok {
 			f := strings.FieldsFunc(after, func(r rune) bool {
@@ -148,6 +153,20 @@ func streamlitMain(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	sw := readSwitches(string(content))
+	if sw.OOM {
+		// Like a data app that loads too much: touch memory until the
+		// container's limit has the kernel kill the process.
+		fmt.Fprintln(stderr, "standin: allocating memory as asked")
+		var hog [][]byte
+		for i := 0; i < 1<<14; i++ { // at most 16 GiB: bounded even without a limit
+			b := make([]byte, 1<<20)
+			for j := range b {
+				b[j] = 1
+			}
+			hog = append(hog, b)
+		}
+		fmt.Fprintf(stderr, "standin: still alive after %d MiB\n", len(hog))
+	}
 	if sw.Crash {
 		fmt.Fprintln(stderr, "standin: crashing as asked")
 		fmt.Fprintf(stderr, "standin: the script %s contains %s\n", cfg.Script, crashMarker)

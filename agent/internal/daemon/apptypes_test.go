@@ -368,3 +368,16 @@ func TestEveryTypeRestartsStopsAndFailsClearly(t *testing.T) {
 		})
 	}
 }
+
+// An app killed for exceeding memory_mb fails its deploy saying so.
+func TestOOMKillIsReported(t *testing.T) {
+	gs, a := appEnv(t)
+	p, _ := newProject(t, gs, a, "oom", "streamlit", "python-3.12", "app.py", map[string]string{"app.py": "# STANDIN_OOM\n"})
+	d := deploy(t, a, p.Slug, api.DeploymentSpec{State: api.StateRunning, MemoryMB: 64})
+	if d.Status != api.StatusFailed || !strings.Contains(d.LastError, "ran out of memory (OOM killed)") {
+		t.Fatalf("OOM: %+v", d)
+	}
+	t.Logf("reported: %s", firstLineOf(d.LastError))
+}
+
+func firstLineOf(s string) string { return strings.SplitN(s, "\n", 2)[0] }
