@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,28 +50,18 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 	}
 
 	// The entrypoint check comes before anything is built or stopped.
-	entry := api.CleanPath(p.Path)
-	if entry == "" {
-		entry = "."
-	}
-	isFile := false
-	if entry != "." {
-		isFile, err = r.git.HasFile(repo, commit, entry)
-		if err != nil {
-			return fail(obs, "checking the entrypoint: %v", err)
-		}
-	}
-	isDir, err := r.git.HasDir(repo, commit, entry)
+	entry := entryPath(p.Path)
+	why, err := r.entryProblem(repo, commit, tpl, p.Path)
 	if err != nil {
 		return fail(obs, "checking the entrypoint: %v", err)
 	}
-	if why := tpl.CheckEntry(isFile, isDir, p.Path); why != "" {
+	if why != "" {
 		return fail(obs, "%s in %s on branch %q at commit %s: set path to the app's %s, relative to the repository root",
 			why, api.RedactURL(p.GitURL), p.Branch, short(commit), map[apptype.EntryKind]string{apptype.EntryFile: "file (for example \"src/app.py\")", apptype.EntryDir: "folder"}[tpl.Entry])
 	}
 	base, ok := r.cfg.Environments[p.Environment]
 	if !ok {
-		return fail(obs, "environment %q is not configured on this agent: use one of %s, or add it to the agent's environments", p.Environment, strings.Join(sortedKeys(r.cfg.Environments), ", "))
+		return fail(obs, "environment %q is not configured on this agent: use one of %s, or add it to the agent's environments", p.Environment, strings.Join(slices.Sorted(maps.Keys(r.cfg.Environments)), ", "))
 	}
 	release := filepath.Join(dir, "releases", commit)
 	if err := r.git.Export(repo, commit, release); err != nil {
@@ -565,25 +557,41 @@ func (r *Reconciler) CheckPath(p *store.Project, newPath string) error {
 	if err != nil {
 		return err
 	}
-	repo := filepath.Join(r.projectDir(p.UID), "repo")
-	entry := api.CleanPath(newPath)
-	if entry == "" {
-		entry = "."
+	why, err := r.entryProblem(filepath.Join(r.projectDir(p.UID), "repo"), commit, tpl, newPath)
+	if err != nil {
+		return nil // no usable clone: let the deploy decide
 	}
+	if why != "" {
+		return fmt.Errorf("%s in the deployed commit %s of %s (branch %q); the app was left running: fix path", why, short(commit), api.RedactURL(p.GitURL), p.Branch)
+	}
+	return nil
+}
+
+// entryPath is the project's path relative to the repository root ("."
+// for the root itself).
+func entryPath(p string) string {
+	if e := api.CleanPath(p); e != "" {
+		return e
+	}
+	return "."
+}
+
+// entryProblem says what is wrong with path for the app type at commit, or
+// "" when it names what the type needs (a file, or a folder).
+func (r *Reconciler) entryProblem(repo, commit string, tpl *apptype.Template, path string) (string, error) {
+	entry := entryPath(path)
 	isFile := false
 	if entry != "." {
+		var err error
 		if isFile, err = r.git.HasFile(repo, commit, entry); err != nil {
-			return nil // no usable clone: let the deploy decide
+			return "", err
 		}
 	}
 	isDir, err := r.git.HasDir(repo, commit, entry)
 	if err != nil {
-		return nil
+		return "", err
 	}
-	if why := tpl.CheckEntry(isFile, isDir, newPath); why != "" {
-		return fmt.Errorf("%s in the deployed commit %s of %s (branch %q); the app was left running: fix path", why, short(commit), api.RedactURL(p.GitURL), p.Branch)
-	}
-	return nil
+	return tpl.CheckEntry(isFile, isDir, path), nil
 }
 
 // WebImageRepo is the image repository of a web app's builds.

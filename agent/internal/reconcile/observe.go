@@ -92,13 +92,9 @@ func (r *Reconciler) BranchHead(ctx context.Context, p *store.Project) (string, 
 
 // Logs returns the last n lines of the project's newest container log.
 func (r *Reconciler) Logs(ctx context.Context, p *store.Project, n int) ([]string, error) {
-	id := p.Observed.ContainerID
+	id := r.ContainerID(ctx, p)
 	if id == "" {
-		cs := r.containers(ctx, p.UID)
-		if len(cs) == 0 {
-			return nil, fmt.Errorf("project %q has no container yet: deploy it first", p.Slug)
-		}
-		id = cs[0].ID
+		return nil, fmt.Errorf("project %q has no container yet: deploy it first", p.Slug)
 	}
 	lines, err := r.rt.Logs(ctx, id, n)
 	if runtime.IsNotFound(err) {

@@ -13,9 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -429,12 +430,7 @@ func (r *Reconciler) configInput(p *store.Project) (render.Input, error) {
 		}
 		in.Secrets[k] = string(b)
 	}
-	names := make([]string, 0, len(p.Connections))
-	for k := range p.Connections {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(p.Connections)) {
 		c := p.Connections[name]
 		conn := render.Conn{Name: name, Type: c.Type, Host: c.Host, Port: c.Port, Login: c.Login, Schema: c.Schema, Extra: c.Extra}
 		if len(c.PasswordSealed) > 0 {
@@ -503,15 +499,6 @@ func configHash(spec runtime.ContainerSpec, revision string) string {
 	}
 	w(fmt.Sprintf("limits:%d:%g", spec.MemoryMB, spec.CPUs))
 	return hex.EncodeToString(h.Sum(nil))[:16]
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func short(sha string) string {

@@ -8,7 +8,8 @@ package render
 import (
 	"bytes"
 	"encoding/json"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -93,7 +94,7 @@ func URL(c Conn) string {
 	}
 	if len(c.Extra) > 0 {
 		b.WriteString("?")
-		for i, k := range sortedKeys(c.Extra) {
+		for i, k := range slices.Sorted(maps.Keys(c.Extra)) {
 			if i > 0 {
 				b.WriteString("&")
 			}
@@ -235,13 +236,4 @@ func StreamlitSecrets(in Input) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

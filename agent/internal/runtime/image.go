@@ -10,7 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,7 +85,7 @@ func (r *Runtime) EnsureEnvImage(ctx context.Context, base string, files map[str
 	}
 
 	log := r.log.With("image", tag, "base", base)
-	log.Info("building environment image", "files", strings.Join(sortedNames(files), ","))
+	log.Info("building environment image", "files", strings.Join(slices.Sorted(maps.Keys(files)), ","))
 	start := time.Now()
 	if err := r.buildEnvImage(ctx, log, base, baseImg.ID, hash, tag, files); err != nil {
 		return "", false, err
@@ -114,7 +115,7 @@ func checkDepFiles(files map[string][]byte) error {
 		}
 	}
 	if _, ok := files[RequirementsFile]; !ok {
-		return fmt.Errorf("dependency files %s lack %s, the file environment images install from", strings.Join(sortedNames(files), ", "), RequirementsFile)
+		return fmt.Errorf("dependency files %s lack %s, the file environment images install from", strings.Join(slices.Sorted(maps.Keys(files)), ", "), RequirementsFile)
 	}
 	return nil
 }
@@ -125,21 +126,12 @@ func checkDepFiles(files map[string][]byte) error {
 func envHash(baseID string, files map[string][]byte) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n", envRecipeVersion, baseID)
-	for _, name := range sortedNames(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		fmt.Fprintf(h, "%d:%s\n%d:", len(name), name, len(files[name]))
 		h.Write(files[name])
 		h.Write([]byte{'\n'})
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
-}
-
-func sortedNames(files map[string][]byte) []string {
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // envDockerfile renders the recipe. FROM names the base by ID so the image
@@ -181,7 +173,7 @@ func envBuildContext(dockerfile string, files map[string][]byte) (*bytes.Buffer,
 	if err := add("deps/", 0o755, tar.TypeDir, nil); err != nil {
 		return nil, fmt.Errorf("write build context: %w", err)
 	}
-	for _, name := range sortedNames(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		if err := add("deps/"+name, 0o644, tar.TypeReg, files[name]); err != nil {
 			return nil, fmt.Errorf("write build context: %w", err)
 		}

@@ -3,8 +3,9 @@ package server
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/runtimeops/terraform-provider-runtime/agent/api"
@@ -83,7 +84,7 @@ func (s *Server) listVariables(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	out := api.VariableList{Variables: []api.Variable{}}
-	for _, k := range sortedKeys(p.Variables) {
+	for _, k := range slices.Sorted(maps.Keys(p.Variables)) {
 		v := p.Variables[k]
 		out.Variables = append(out.Variables, api.Variable{ProjectID: p.Slug, Key: k, Value: v.Value, UpdatedAt: v.UpdatedAt})
 	}
@@ -153,7 +154,7 @@ func (s *Server) listSecrets(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	out := api.SecretList{Secrets: []api.Secret{}}
-	for _, k := range sortedKeys(p.Secrets) {
+	for _, k := range slices.Sorted(maps.Keys(p.Secrets)) {
 		out.Secrets = append(out.Secrets, secretView(p.Slug, k, p.Secrets[k]))
 	}
 	return http.StatusOK, out, nil
@@ -239,7 +240,7 @@ func (s *Server) listConnections(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	out := api.ConnectionList{Connections: []api.Connection{}}
-	for _, k := range sortedKeys(p.Connections) {
+	for _, k := range slices.Sorted(maps.Keys(p.Connections)) {
 		out.Connections = append(out.Connections, connView(p.Slug, k, p.Connections[k]))
 	}
 	return http.StatusOK, out, nil
@@ -332,13 +333,4 @@ func (s *Server) deleteConnection(r *http.Request) (int, any, error) {
 		return true, nil
 	})
 	return http.StatusNoContent, nil, err
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -11,8 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	goruntime "runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -184,7 +186,7 @@ func (s *Server) checkEnvironment(name string) error {
 	if _, ok := s.Environments[name]; ok {
 		return nil
 	}
-	return apiErr(http.StatusBadRequest, api.CodeInvalid, "environment %q is not configured on this agent: use one of %s", name, strings.Join(sortedKeys(s.Environments), ", "))
+	return apiErr(http.StatusBadRequest, api.CodeInvalid, "environment %q is not configured on this agent: use one of %s", name, strings.Join(slices.Sorted(maps.Keys(s.Environments)), ", "))
 }
 
 func (s *Server) createProject(r *http.Request) (int, any, error) {
