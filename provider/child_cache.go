@@ -89,38 +89,29 @@ func childNotFound(what, slug, key string) error {
 	return &api.Error{Status: http.StatusNotFound, Code: api.CodeNotFound, Message: "project " + slug + " has no " + what + " " + key}
 }
 
-func (c *childCache) variable(ctx context.Context, client *api.Client, slug, key string) (*api.Variable, error) {
-	e := c.get(ctx, client, "variables", slug)
+// find looks key up in one kind of a project's cached list.
+func find[T any](e *childEntry, items map[string]T, what, slug, key string) (*T, error) {
 	if e.err != nil {
 		return nil, e.err
 	}
-	v, ok := e.vars[key]
+	v, ok := items[key]
 	if !ok {
-		return nil, childNotFound("variable", slug, key)
+		return nil, childNotFound(what, slug, key)
 	}
 	return &v, nil
+}
+
+func (c *childCache) variable(ctx context.Context, client *api.Client, slug, key string) (*api.Variable, error) {
+	e := c.get(ctx, client, "variables", slug)
+	return find(e, e.vars, "variable", slug, key)
 }
 
 func (c *childCache) secret(ctx context.Context, client *api.Client, slug, key string) (*api.Secret, error) {
 	e := c.get(ctx, client, "secrets", slug)
-	if e.err != nil {
-		return nil, e.err
-	}
-	v, ok := e.secs[key]
-	if !ok {
-		return nil, childNotFound("secret", slug, key)
-	}
-	return &v, nil
+	return find(e, e.secs, "secret", slug, key)
 }
 
 func (c *childCache) connection(ctx context.Context, client *api.Client, slug, name string) (*api.Connection, error) {
 	e := c.get(ctx, client, "connections", slug)
-	if e.err != nil {
-		return nil, e.err
-	}
-	v, ok := e.conns[name]
-	if !ok {
-		return nil, childNotFound("connection", slug, name)
-	}
-	return &v, nil
+	return find(e, e.conns, "connection", slug, name)
 }
