@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -303,8 +304,13 @@ func (r *connectionResource) Read(ctx context.Context, req resource.ReadRequest,
 		resp.Diagnostics.Append(diags.AgentError("Unable to Read Connection", fmt.Sprintf("reading connection %q of project %q", name, slug), err))
 		return
 	}
+	before := state
 	setConnectionObserved(&state, slug, name, c)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	// Unchanged: the state Terraform sent stands (see variableResource.Read).
+	// DeepEqual errs only towards writing.
+	if !reflect.DeepEqual(state, before) {
+		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	}
 }
 
 func (r *connectionResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {

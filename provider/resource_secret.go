@@ -193,9 +193,8 @@ func (r *secretResource) Create(ctx context.Context, req resource.CreateRequest,
 }
 
 func (r *secretResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state secretResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	state, ds := secretFromState(req.State)
+	if resp.Diagnostics.Append(ds...); resp.Diagnostics.HasError() {
 		return
 	}
 	if r.data == nil || r.data.client == nil {
@@ -217,8 +216,11 @@ func (r *secretResource) Read(ctx context.Context, req resource.ReadRequest, res
 	}
 	// The value cannot be read; value and value_wo_version keep what was
 	// applied (null after an import).
+	before := state
 	setSecretComputed(&state, slug, key, s)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	if state != before { // unchanged: the state sent stands (see variableResource.Read)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	}
 }
 
 func (r *secretResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -298,6 +300,18 @@ func (r *secretResource) Delete(ctx context.Context, req resource.DeleteRequest,
 // imported.
 func (r *secretResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	secretKind.importChild(ctx, req, resp)
+}
+
+// secretFromState reads a prior state the way State.Get would, without its
+// reflection (see rawState).
+func secretFromState(st tfsdk.State) (secretResourceModel, diag.Diagnostics) {
+	raw := readRawState(st.Raw)
+	m := secretResourceModel{
+		ID: raw.String("id"), ProjectID: raw.String("project_id"), Key: raw.String("key"),
+		Value: raw.String("value"), ValueWO: raw.String("value_wo"),
+		ValueWOVersion: raw.Int64("value_wo_version"), Version: raw.Int64("version"),
+	}
+	return m, raw.Diagnostics()
 }
 
 func setSecretComputed(m *secretResourceModel, slug, key string, s *api.Secret) {

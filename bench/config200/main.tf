@@ -1,5 +1,6 @@
 # 200 variables and 20 secrets on one running project: the benchmark's
-# Terraform side.
+# Terraform side. variables=0 secrets=0 gives the same project and
+# deployment alone, whose refresh the children's cost is measured against.
 terraform {
   required_providers {
     runtime = { source = "runtimeops/runtime" }
@@ -9,6 +10,14 @@ terraform {
 variable "git_url" { type = string }
 variable "run" { type = string }
 variable "value" { type = string }
+variable "variables" {
+  type    = number
+  default = 200
+}
+variable "secrets" {
+  type    = number
+  default = 20
+}
 
 resource "runtime_project" "app" {
   name        = "config bench ${var.run}"
@@ -23,14 +32,14 @@ resource "runtime_deployment" "app" {
 }
 
 resource "runtime_variable" "v" {
-  count      = 200
+  count      = var.variables
   project_id = runtime_project.app.id
   key        = "VAR_${count.index}"
   value      = "${var.value}-${count.index}"
 }
 
 resource "runtime_secret" "s" {
-  count      = 20
+  count      = var.secrets
   project_id = runtime_project.app.id
   key        = "SECRET_${count.index}"
   value      = "${var.value}-secret-${count.index}"
