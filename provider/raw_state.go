@@ -36,6 +36,15 @@ func (r *rawState) String(name string) types.String {
 	return types.StringValue(*s)
 }
 
+// Bool returns the named bool attribute, null when null or absent.
+func (r *rawState) Bool(name string) types.Bool {
+	var b *bool
+	if r.as(name, &b); b == nil {
+		return types.BoolNull()
+	}
+	return types.BoolValue(*b)
+}
+
 // Int64 returns the named number attribute, null when null or absent.
 func (r *rawState) Int64(name string) types.Int64 {
 	var n *big.Float

@@ -58,7 +58,8 @@ func TestRawStateMatchesStateGet(t *testing.T) {
 	}
 	for name, vals := range map[string]map[string]tftypes.Value{
 		"value":    {"id": str("app/S"), "project_id": str("app"), "key": str("S"), "value": str("s3cr3t"), "version": num(3)},
-		"wo":       {"id": str("app/S"), "project_id": str("app"), "key": str("S"), "value_wo_version": num(2), "version": num(7)},
+		"wo":       {"id": str("app/S"), "project_id": str("app"), "key": str("S"), "value_wo_version": num(2), "version": num(7), "file": tftypes.NewValue(tftypes.Bool, true)},
+		"older":    {"id": str("app/S"), "project_id": str("app"), "key": str("S"), "version": num(1), "file": tftypes.NewValue(tftypes.Bool, false)},
 		"imported": {"id": str("app/S"), "project_id": str("app"), "key": str("S"), "version": num(1)},
 	} {
 		t.Run("secret/"+name, func(t *testing.T) {

@@ -169,7 +169,10 @@ func TestAccConnectionResource_adoptWithImportBlocks(t *testing.T) {
 	}
 	for _, err := range []error{
 		func() error { _, err := c.SetVariable(ctx, slug, "REGION", "eu"); return err }(),
-		func() error { _, err := c.SetSecret(ctx, slug, "API_KEY", "s3cret"); return err }(),
+		func() error {
+			_, err := c.SetSecret(ctx, slug, "API_KEY", api.SetSecretRequest{Value: "s3cret"})
+			return err
+		}(),
 		func() error {
 			_, err := c.SetConnection(ctx, slug, "warehouse", api.SetConnectionRequest{Type: "postgres", Host: "db.internal", Port: 5432,
 				Login: "analyst", Password: "pw", Schema: "sales", Extra: map[string]string{"sslmode": "require"}})

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -26,6 +27,7 @@ var (
 	_ resource.ResourceWithImportState = (*secretResource)(nil)
 
 	_ resource.ResourceWithConfigValidators = (*secretResource)(nil)
+	_ resource.ResourceWithValidateConfig   = (*secretResource)(nil)
 )
 
 // NewSecretResource returns the runtime_secret resource.
@@ -44,6 +46,7 @@ type secretResourceModel struct {
 	Value          types.String `tfsdk:"value"`
 	ValueWO        types.String `tfsdk:"value_wo"`
 	ValueWOVersion types.Int64  `tfsdk:"value_wo_version"`
+	File           types.Bool   `tfsdk:"file"`
 	Version        types.Int64  `tfsdk:"version"`
 }
 
@@ -63,7 +66,8 @@ func (r *secretResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 		MarkdownDescription: "A credential of a project, given to its app as the environment variable `KEY=value`, byte " +
 			"for byte (nothing is expanded or quoted). Streamlit apps also find it as a top-level key of the generated " +
 			"`~/.streamlit/secrets.toml` (`st.secrets[\"KEY\"]`); Airflow apps also get it as the Airflow Variable " +
-			"`AIRFLOW_VAR_<KEY>`.\n\n" +
+			"`AIRFLOW_VAR_<KEY>`. With `file = true` the app reads it from the file `/run/secrets/<KEY>` instead " +
+			"(certificates, service-account JSON, values over 128 KiB).\n\n" +
 			"The agent keeps the value encrypted at rest and never returns, logs or prints it. Set it with exactly one " +
 			"of `value_wo` (write-only, preferred) and `value`. " + writeOnlyNote + "\n\n" +
 			"Because the value cannot be read back, a change made outside Terraform is detected by `version`, which the " +
@@ -99,6 +103,18 @@ func (r *secretResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 					"so change this number (for example increment it) whenever `value_wo` changes; apply then writes " +
 					"the new value. Required with `value_wo`.",
 			},
+			"file": schema.BoolAttribute{
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+				MarkdownDescription: "Give the value to the app as a file instead of an environment variable: " +
+					"`/run/secrets/<key>` (read-only, mode 0400, owned by the user the app runs as), with " +
+					"`<KEY>_FILE` holding that path. For certificates, service-account JSON and anything larger than " +
+					"an environment variable holds (128 KiB, which plan refuses otherwise). The value is then in no " +
+					"environment variable (nor in `AIRFLOW_VAR_<KEY>`); Streamlit apps still find it in " +
+					"`st.secrets[\"KEY\"]`. Point a library at it with a variable, for example " +
+					"`GOOGLE_APPLICATION_CREDENTIALS = \"/run/secrets/GCP_SA\"`. Defaults to `false`; changes in place.",
+			},
 			"version": schema.Int64Attribute{
 				Computed: true,
 				MarkdownDescription: "Version of the value held by the agent; it increases each time the value actually " +
@@ -116,6 +132,27 @@ func (r *secretResource) ConfigValidators(context.Context) []resource.ConfigVali
 	return []resource.ConfigValidator{
 		resourcevalidator.ExactlyOneOf(path.MatchRoot("value"), path.MatchRoot("value_wo")),
 		resourcevalidator.RequiredTogether(path.MatchRoot("value_wo"), path.MatchRoot("value_wo_version")),
+	}
+}
+
+// ValidateConfig refuses at plan time a value too large for an
+// environment variable, unless the secret is a file. The message names the
+// size, never the value.
+func (r *secretResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var cfg secretResourceModel
+	if resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...); resp.Diagnostics.HasError() {
+		return
+	}
+	if cfg.Key.IsNull() || cfg.Key.IsUnknown() || cfg.File.IsUnknown() || cfg.File.ValueBool() {
+		return
+	}
+	for attr, v := range map[string]types.String{"value": cfg.Value, "value_wo": cfg.ValueWO} {
+		if v.IsNull() || v.IsUnknown() {
+			continue
+		}
+		if err := api.ValidateEnvValue("secret", cfg.Key.ValueString(), len(v.ValueString())); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root(attr), "Secret Too Large for an Environment Variable", err.Error()+".")
+		}
 	}
 }
 
@@ -183,7 +220,7 @@ func (r *secretResource) Create(ctx context.Context, req resource.CreateRequest,
 		resp.Diagnostics.Append(diags.AgentError("Unable to Create Secret", fmt.Sprintf("checking secret %q of project %q", key, slug), err))
 		return
 	}
-	s, ok := r.write(ctx, client, req.Config, slug, key, "Create", resp.Private, &resp.Diagnostics)
+	s, ok := r.write(ctx, client, req.Config, slug, key, plan.File.ValueBool(), "Create", resp.Private, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -236,7 +273,7 @@ func (r *secretResource) Update(ctx context.Context, req resource.UpdateRequest,
 	slug, key := plan.ProjectID.ValueString(), plan.Key.ValueString()
 	ctx = tflog.SetField(ctx, "project", slug)
 	ctx = tflog.SetField(ctx, "key", key)
-	s, ok := r.write(ctx, client, req.Config, slug, key, "Update", resp.Private, &resp.Diagnostics)
+	s, ok := r.write(ctx, client, req.Config, slug, key, plan.File.ValueBool(), "Update", resp.Private, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -248,7 +285,7 @@ func (r *secretResource) Update(ctx context.Context, req resource.UpdateRequest,
 // write sends the configured value and records the version it produced.
 // Neither the value nor anything derived from it goes into logs or
 // diagnostics.
-func (r *secretResource) write(ctx context.Context, client *api.Client, config tfsdk.Config, slug, key, op string,
+func (r *secretResource) write(ctx context.Context, client *api.Client, config tfsdk.Config, slug, key string, file bool, op string,
 	private privateSetter, ds *diag.Diagnostics) (*api.Secret, bool) {
 	summary := "Unable to " + op + " Secret"
 	value, ok, err := secretValue(ctx, config)
@@ -262,7 +299,7 @@ func (r *secretResource) write(ctx context.Context, client *api.Client, config t
 		return nil, false
 	}
 	defer r.data.children.forget(slug) // after the write: later reads see it
-	s, err := client.SetSecret(ctx, slug, key, value)
+	s, err := client.SetSecret(ctx, slug, key, api.SetSecretRequest{Value: value, File: file})
 	if err != nil {
 		if api.IsNotFound(err) {
 			ds.Append(secretKind.projectMissing(slug, err))
@@ -309,7 +346,7 @@ func secretFromState(st tfsdk.State) (secretResourceModel, diag.Diagnostics) {
 	m := secretResourceModel{
 		ID: raw.String("id"), ProjectID: raw.String("project_id"), Key: raw.String("key"),
 		Value: raw.String("value"), ValueWO: raw.String("value_wo"),
-		ValueWOVersion: raw.Int64("value_wo_version"), Version: raw.Int64("version"),
+		ValueWOVersion: raw.Int64("value_wo_version"), File: raw.Bool("file"), Version: raw.Int64("version"),
 	}
 	return m, raw.Diagnostics()
 }
@@ -325,5 +362,6 @@ func setSecretComputed(m *secretResourceModel, slug, key string, s *api.Secret) 
 	m.ProjectID = types.StringValue(slug)
 	m.Key = types.StringValue(key)
 	m.Version = types.Int64Value(s.Version)
+	m.File = types.BoolValue(s.File)
 	m.ValueWO = types.StringNull() // write-only: never in state
 }

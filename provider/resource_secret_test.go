@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -154,7 +155,7 @@ resource "runtime_connection" "c" {
 				PreConfig: func() {
 					e.waitSettled(slug)
 					ctx := context.Background()
-					if _, err := e.agent.Client.SetSecret(ctx, slug, "API_KEY", "changed-out-of-band"); err != nil {
+					if _, err := e.agent.Client.SetSecret(ctx, slug, "API_KEY", api.SetSecretRequest{Value: "changed-out-of-band"}); err != nil {
 						t.Fatal(err)
 					}
 					if _, err := e.agent.Client.SetConnection(ctx, slug, "warehouse", api.SetConnectionRequest{
@@ -182,6 +183,101 @@ resource "runtime_connection" "c" {
 					checkStateFiles(tmp, secrets...),
 					checkLog,
 				),
+			},
+		},
+	})
+}
+
+// file = true: the app reads the secret from /run/secrets/<KEY>, named by
+// <KEY>_FILE, and finds it in no environment variable; the value is in no
+// state. Turning file off updates in place and moves it into the
+// environment.
+func TestAccSecretResource_file(t *testing.T) {
+	e := newAccEnv(t)
+	slug := randomSlug("secfile")
+	repo := e.git.NewRepo(t, slug, map[string]string{"app.py": streamlitApp("MARKER-SECFILE")})
+	run := fmt.Sprintf("sa-%x", time.Now().UnixNano()) // in the value only, so a match anywhere is a leak
+	value := "-----BEGIN PRIVATE KEY-----\n" + run + "\n" + trickyValue + "\n-----END PRIVATE KEY-----\n"
+	config := func(file bool) string {
+		return e.providerConfig() + projectHCL(slug, repo.URL, "app.py") + e.keyRegistrationHCL() +
+			deploymentHCL(`  depends_on = [terraform_data.git_host_key]`) + fmt.Sprintf(`
+resource "runtime_secret" "s" {
+  project_id       = runtime_project.p.id
+  key              = "SA_KEY"
+  value_wo         = %s
+  value_wo_version = 1
+  file             = %t
+}
+
+resource "runtime_variable" "v" {
+  project_id = runtime_project.p.id
+  key        = "GOOGLE_APPLICATION_CREDENTIALS"
+  value      = "/run/secrets/SA_KEY"
+}
+`, hclString(value), file)
+	}
+	asFile := func(*terraform.State) error {
+		return e.poll(90*time.Second, func() error {
+			env, _, err := e.appInfo(slug)
+			if err != nil {
+				return err
+			}
+			if env["SA_KEY_FILE"] != "/run/secrets/SA_KEY" || env["GOOGLE_APPLICATION_CREDENTIALS"] != "/run/secrets/SA_KEY" {
+				return fmt.Errorf("SA_KEY_FILE %q, GOOGLE_APPLICATION_CREDENTIALS %q", env["SA_KEY_FILE"], env["GOOGLE_APPLICATION_CREDENTIALS"])
+			}
+			for k, v := range env {
+				if strings.Contains(v, run) {
+					return fmt.Errorf("the environment variable %s holds the file secret", k)
+				}
+			}
+			if got, err := e.appFile(slug, "/run/secrets/SA_KEY"); err != nil || got != value {
+				return fmt.Errorf("/run/secrets/SA_KEY: %d bytes, %v; want the value byte for byte", len(got), err)
+			}
+			return nil
+		})
+	}
+	inEnv := func(*terraform.State) error {
+		return e.poll(90*time.Second, func() error {
+			env, _, err := e.appInfo(slug)
+			if err != nil {
+				return err
+			}
+			if env["SA_KEY"] != value {
+				return fmt.Errorf("SA_KEY is %d bytes, want the value", len(env["SA_KEY"]))
+			}
+			if _, ok := env["SA_KEY_FILE"]; ok {
+				return fmt.Errorf("SA_KEY_FILE still set")
+			}
+			if _, err := e.appFile(slug, "/run/secrets/SA_KEY"); err == nil {
+				return fmt.Errorf("/run/secrets/SA_KEY still there")
+			}
+			return nil
+		})
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   writeOnlyVersions,
+		CheckDestroy:             e.checkProjectGone(slug),
+		Steps: []resource.TestStep{
+			{
+				Config: config(true),
+				ConfigStateChecks: []statecheck.StateCheck{
+					expectNotInState(run),
+					statecheck.ExpectKnownValue(secretAddr, tfjsonpath.New("file"), knownvalue.Bool(true)),
+				},
+				Check: asFile,
+			},
+			{
+				PreConfig: func() { e.waitSettled(slug) },
+				Config:    config(false),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(secretAddr, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(secretAddr, tfjsonpath.New("file"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue(secretAddr, tfjsonpath.New("version"), knownvalue.Int64Exact(1)),
+				},
+				Check: inEnv,
 			},
 		},
 	})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
@@ -23,6 +24,8 @@ var (
 	_ resource.Resource                = (*variableResource)(nil)
 	_ resource.ResourceWithConfigure   = (*variableResource)(nil)
 	_ resource.ResourceWithImportState = (*variableResource)(nil)
+
+	_ resource.ResourceWithValidateConfig = (*variableResource)(nil)
 )
 
 // NewVariableResource returns the runtime_variable resource.
@@ -103,6 +106,22 @@ func (r *variableResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			},
 			"id": childIDAttribute("key"),
 		},
+	}
+}
+
+// ValidateConfig refuses at plan time a value too large for an
+// environment variable (the app's container could not start).
+func (r *variableResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var cfg variableResourceModel
+	if resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...); resp.Diagnostics.HasError() {
+		return
+	}
+	if cfg.Key.IsNull() || cfg.Key.IsUnknown() || cfg.Value.IsNull() || cfg.Value.IsUnknown() {
+		return
+	}
+	if err := api.ValidateEnvValue("variable", cfg.Key.ValueString(), len(cfg.Value.ValueString())); err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("value"), "Variable Too Large for an Environment Variable",
+			err.Error()+"; a large value can be a runtime_secret with file = true.")
 	}
 }
 

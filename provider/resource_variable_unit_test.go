@@ -71,6 +71,48 @@ resource "runtime_variable" "y" {
 	})
 }
 
+// A value too large for one environment variable (128 KiB) fails at plan
+// time, naming the key, the size and the fix, never the value; as a file
+// secret it plans.
+func TestVariableResource_valueTooLargeForTheEnvironment(t *testing.T) {
+	clearProviderEnv(t)
+	big := `join("", [for i in range(150) : join("", [for j in range(100) : "0123456789"])])` // 150,000 bytes
+	cfg := func(body string) string {
+		return testProviderConfigUnknownEndpoint + `
+resource "runtime_variable" "v" {
+  project_id = "sales"
+  key        = "BLOB"
+  value      = ` + big + `
+}
+` + body
+	}
+	resource.UnitTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_11_0)},
+		Steps: []resource.TestStep{
+			{Config: cfg(""), PlanOnly: true,
+				ExpectError: errorLike(`variable "BLOB": the value is 150000 bytes; an environment variable of that name holds at most 131066`)},
+			{Config: testProviderConfigUnknownEndpoint + `
+resource "runtime_secret" "s" {
+  project_id       = "sales"
+  key              = "SA_KEY"
+  value_wo         = ` + big + `
+  value_wo_version = 1
+}
+`, PlanOnly: true, ExpectError: errorLike(`secret "SA_KEY": the value is 150000 bytes; an environment variable of that name holds at most 131064: set file = true`)},
+			{Config: testProviderConfigUnknownEndpoint + `
+resource "runtime_secret" "s" {
+  project_id       = "sales"
+  key              = "SA_KEY"
+  value_wo         = ` + big + `
+  value_wo_version = 1
+  file             = true
+}
+`, PlanOnly: true, ExpectNonEmptyPlan: true},
+		},
+	})
+}
+
 // A project created in the same apply: project_id is unknown at plan time
 // and the children plan anyway, with nothing needing the agent.
 func TestVariableResource_unknownProjectPlans(t *testing.T) {

@@ -299,9 +299,9 @@ func (c *Client) DeleteVariable(ctx context.Context, slug, key string) error {
 }
 
 // SetSecret creates or replaces a secret. The value is never returned.
-func (c *Client) SetSecret(ctx context.Context, slug, key, value string) (*Secret, error) {
+func (c *Client) SetSecret(ctx context.Context, slug, key string, req SetSecretRequest) (*Secret, error) {
 	var s Secret
-	return &s, c.do(ctx, http.MethodPut, projectPath(slug, "secrets", url.PathEscape(key)), nil, SetSecretRequest{Value: value}, &s)
+	return &s, c.do(ctx, http.MethodPut, projectPath(slug, "secrets", url.PathEscape(key)), nil, req, &s)
 }
 
 // GetSecret reads a secret's metadata (never its value).

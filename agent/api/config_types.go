@@ -29,15 +29,46 @@ type SetVariableRequest struct {
 // Secret describes a secret without its value. Version increases each time
 // the value actually changes, so a change made outside Terraform shows.
 type Secret struct {
-	ProjectID string    `json:"project_id"`
-	Key       string    `json:"key"`
-	Version   int64     `json:"version"`
+	ProjectID string `json:"project_id"`
+	Key       string `json:"key"`
+	Version   int64  `json:"version"`
+	// File: the app reads the value from SecretFile(Key), named by
+	// <KEY>_FILE, instead of from an environment variable.
+	File      bool      `json:"file"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // SetSecretRequest is the body of PUT .../secrets/{key}.
 type SetSecretRequest struct {
 	Value string `json:"value"`
+	File  bool   `json:"file,omitempty"`
+}
+
+// SecretsDir is where file secrets are mounted in an app's container (read
+// only; each file mode 0400, owned by the user the app runs as).
+const SecretsDir = "/run/secrets"
+
+// SecretFile is the path of a file secret inside the app's container.
+func SecretFile(key string) string { return SecretsDir + "/" + key }
+
+// MaxEnvEntry is the most bytes one KEY=value environment entry may take
+// (Linux's MAX_ARG_STRLEN, terminating NUL included): a longer one makes
+// the container fail to start with "argument list too long".
+const MaxEnvEntry = 128 << 10
+
+// ValidateEnvValue checks that a value fits in one environment variable.
+// what names it for the message ("variable", "secret"); a secret that does
+// not fit can be a file instead.
+func ValidateEnvValue(what, key string, size int) error {
+	if len(key)+1+size+1 <= MaxEnvEntry {
+		return nil
+	}
+	fix := "shorten it"
+	if what == "secret" {
+		fix = "set file = true so the app reads it from " + SecretFile(key) + " (its path is in " + key + "_FILE)"
+	}
+	return fmt.Errorf("%s %q: the value is %d bytes; an environment variable of that name holds at most %d: %s",
+		what, key, size, MaxEnvEntry-2-len(key), fix)
 }
 
 // Connection types. ConnectionTypes lists them; adding one is adding an

@@ -119,3 +119,21 @@ func TestCreateRequestDefaults(t *testing.T) {
 		t.Fatalf("bad app type = %v", err)
 	}
 }
+
+// One KEY=value entry plus its NUL must fit Linux's MAX_ARG_STRLEN, or the
+// container cannot start.
+func TestValidateEnvValue(t *testing.T) {
+	key := "BLOB"
+	fits := MaxEnvEntry - len(key) - 2
+	if err := ValidateEnvValue("variable", key, fits); err != nil {
+		t.Errorf("%d bytes: %v", fits, err)
+	}
+	err := ValidateEnvValue("secret", key, fits+1)
+	if err == nil || !strings.Contains(err.Error(), `secret "BLOB"`) || !strings.Contains(err.Error(), "file = true") ||
+		!strings.Contains(err.Error(), "/run/secrets/BLOB") {
+		t.Errorf("%d bytes: %v", fits+1, err)
+	}
+	if err := ValidateEnvValue("variable", key, fits+1); err == nil || strings.Contains(err.Error(), "file = true") {
+		t.Errorf("a variable cannot be a file: %v", err)
+	}
+}

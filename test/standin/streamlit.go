@@ -350,6 +350,15 @@ func serveFile(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "path must be absolute", http.StatusBadRequest)
 		return
 	}
+	if r.URL.Query().Get("stat") != "" { // "<mode in octal> <uid> <size>"
+		st, err := os.Stat(p)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		fmt.Fprintf(w, "%04o %d %d", st.Mode().Perm(), st.Sys().(*syscall.Stat_t).Uid, st.Size())
+		return
+	}
 	b, err := os.ReadFile(p)
 	switch {
 	case errors.Is(err, os.ErrNotExist):

@@ -68,8 +68,9 @@ type Template struct {
 	// over only once healthy.
 	Stateful bool
 	DataDir  string
-	// DataUID owns the persistent directory (the image's user).
-	DataUID int
+	// User is the uid the image runs its app as (0: root). It owns DataDir
+	// and the secret files. Web apps run as their Dockerfile's USER instead.
+	User int
 	// Requirements are added to the environment image when the project's
 	// own requirements lack them.
 	Requirements []string
@@ -234,7 +235,7 @@ var templates = map[string]*Template{
 		Healthy:          airflowHealthy,
 		Stateful:         true,
 		DataDir:          "/opt/airflow",
-		DataUID:          50000,
+		User:             50000,
 		Generated:        []string{"fernet_key", "secret_key", "jwt_secret", "admin_password"},
 		StartPeriod:      3 * time.Minute,
 		ProbeInterval:    2 * time.Second,

@@ -63,7 +63,7 @@ func TestConfigReachesAppIntactAndRestartsOnce(t *testing.T) {
 	if _, err := a.Client.SetVariable(ctx, p.Slug, "REGION", trickyValue); err != nil {
 		t.Fatal(err)
 	}
-	s, err := a.Client.SetSecret(ctx, p.Slug, "API_KEY", trickyValue+"-secret")
+	s, err := a.Client.SetSecret(ctx, p.Slug, "API_KEY", api.SetSecretRequest{Value: trickyValue + "-secret"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestConfigReachesAppIntactAndRestartsOnce(t *testing.T) {
 	}
 
 	// Writing the same secret again changes nothing: same version, no restart.
-	s2, err := a.Client.SetSecret(ctx, p.Slug, "API_KEY", trickyValue+"-secret")
+	s2, err := a.Client.SetSecret(ctx, p.Slug, "API_KEY", api.SetSecretRequest{Value: trickyValue + "-secret"})
 	if err != nil || s2.Version != 1 {
 		t.Fatalf("unchanged secret: %+v %v", s2, err)
 	}

@@ -34,7 +34,7 @@ func TestRotateKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	gs.Authorize(p.DeployPublicKey)
-	if _, err := a.Client.SetSecret(ctx, p.Slug, "API_KEY", "before-rotation"); err != nil {
+	if _, err := a.Client.SetSecret(ctx, p.Slug, "API_KEY", api.SetSecretRequest{Value: "before-rotation"}); err != nil {
 		t.Fatal(err)
 	}
 	if d := deploy(t, a, p.Slug, api.DeploymentSpec{State: api.StateRunning}); d.Status != api.StatusDeployed {

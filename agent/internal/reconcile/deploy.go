@@ -68,7 +68,7 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 		return fail(obs, "exporting commit %s: %v", short(commit), err)
 	}
 
-	port := tpl.Port
+	port, uid := tpl.Port, tpl.User
 	healthPath := ""
 	var image string
 	bctx, finishBuildLog := r.buildLog(ctx, dir, commit)
@@ -86,6 +86,7 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 		if img.Port != 0 {
 			port = img.Port
 		}
+		uid = img.UID
 		healthPath = img.Labels["io.runtimeops.health-path"]
 	} else {
 		files, source, err := r.dependencies(repo, commit, entry, tpl)
@@ -111,7 +112,7 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 		return fail(obs, "path_prefix: %s apps cannot be served under a path prefix (they need the root of their own host name); remove path_prefix", p.AppType)
 	}
 	actx := apptype.Context{Slug: p.Slug, Entry: entry, URL: r.URLFor(p), BasePath: p.Desired.PathPrefix, Generated: gen}
-	spec, err := r.containerSpec(p, tpl, actx, image, release, dir, port)
+	spec, err := r.containerSpec(p, tpl, actx, image, release, dir, port, uid)
 	if err != nil {
 		return fail(obs, "%v", err)
 	}
@@ -227,16 +228,17 @@ func (r *Reconciler) template(appType string) (*apptype.Template, error) {
 
 // deployed finishes a healthy deploy: app-type hooks, then the status.
 func (r *Reconciler) deployed(ctx context.Context, p *store.Project, tpl *apptype.Template, actx apptype.Context, c *runtime.Container, obs store.Observed, release, dir string, spec runtime.ContainerSpec, log hclog.Logger) store.Observed {
-	// Rendered secrets files of earlier configurations hold old secret
-	// values in clear: keep only the one the running container mounts.
-	if files, _ := filepath.Glob(filepath.Join(dir, "run", "secrets-*.toml")); len(files) > 0 {
+	// Rendered secrets (secrets.toml, file secrets) of earlier
+	// configurations hold old values in clear: keep only what the running
+	// container mounts.
+	if files, _ := filepath.Glob(filepath.Join(dir, "run", "*")); len(files) > 0 {
 		inUse := map[string]bool{}
 		for _, m := range spec.Mounts {
 			inUse[m.Source] = true
 		}
 		for _, f := range files {
 			if !inUse[f] {
-				os.Remove(f)
+				os.RemoveAll(f)
 			}
 		}
 	}
@@ -369,7 +371,7 @@ func newSecret(name string) string {
 }
 
 // containerSpec renders everything but the name and labels.
-func (r *Reconciler) containerSpec(p *store.Project, tpl *apptype.Template, actx apptype.Context, image, release, dir string, port int) (runtime.ContainerSpec, error) {
+func (r *Reconciler) containerSpec(p *store.Project, tpl *apptype.Template, actx apptype.Context, image, release, dir string, port, uid int) (runtime.ContainerSpec, error) {
 	in, err := r.configInput(p)
 	if err != nil {
 		return runtime.ContainerSpec{}, err
@@ -399,6 +401,13 @@ func (r *Reconciler) containerSpec(p *store.Project, tpl *apptype.Template, actx
 		spec.WorkingDir = "" // the image's own WORKDIR
 		spec.Mounts = nil    // the code is in the image, or not needed in it
 	}
+	m, err := secretFiles(dir, in.FileSecrets, uid)
+	if err != nil {
+		return spec, fmt.Errorf("writing the file secrets: %w", err)
+	}
+	if m != nil {
+		spec.Mounts = append(spec.Mounts, *m)
+	}
 	switch p.AppType {
 	case api.AppStreamlit:
 		m, err := r.streamlitSecrets(dir, in)
@@ -421,12 +430,12 @@ func (r *Reconciler) containerSpec(p *store.Project, tpl *apptype.Template, actx
 			return spec, err
 		}
 		// The image's user (Airflow: uid 50000, gid 0) must own its data.
-		if err := os.Chown(data, tpl.DataUID, 0); err != nil && !errors.Is(err, os.ErrPermission) {
+		if err := os.Chown(data, tpl.User, 0); err != nil && !errors.Is(err, os.ErrPermission) {
 			return spec, err
 		}
 		spec.Mounts = append(spec.Mounts, runtime.Mount{Source: data, Target: tpl.DataDir})
 		if p.AppType == api.AppAirflow {
-			if err := airflowPasswords(data, tpl.DataUID, actx.Generated["admin_password"]); err != nil {
+			if err := airflowPasswords(data, tpl.User, actx.Generated["admin_password"]); err != nil {
 				return spec, err
 			}
 		}

@@ -419,7 +419,7 @@ func fail(obs store.Observed, format string, args ...any) store.Observed {
 // configInput opens the project's variables, secrets and connections for
 // rendering. Plaintext exists only here, on its way into the container.
 func (r *Reconciler) configInput(p *store.Project) (render.Input, error) {
-	in := render.Input{AppType: p.AppType, Variables: map[string]string{}, Secrets: map[string]string{}}
+	in := render.Input{AppType: p.AppType, Variables: map[string]string{}, Secrets: map[string]string{}, FileSecrets: map[string]string{}}
 	for k, v := range p.Variables {
 		in.Variables[k] = v.Value
 	}
@@ -428,7 +428,11 @@ func (r *Reconciler) configInput(p *store.Project) (render.Input, error) {
 		if err != nil {
 			return in, fmt.Errorf("reading secret %q: %w", k, err)
 		}
-		in.Secrets[k] = string(b)
+		if v.File {
+			in.FileSecrets[k] = string(b)
+		} else {
+			in.Secrets[k] = string(b)
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(p.Connections)) {
 		c := p.Connections[name]
@@ -470,6 +474,75 @@ func (r *Reconciler) streamlitSecrets(dir string, in render.Input) (*runtime.Mou
 		}
 	}
 	return &runtime.Mount{Source: file, Target: "/root/.streamlit/secrets.toml", ReadOnly: true}, nil
+}
+
+// secretFiles writes the project's file secrets into a directory named by
+// their content hash (so a running container's files are never rewritten)
+// and mounts it read-only at api.SecretsDir. Each file is 0400 and, like
+// the directory (0500), owned by uid, the user the app runs as; uid < 0
+// (an image whose user has a name, not a number) makes them 0444 in a 0555
+// directory instead, readable by whichever user that is. The host copy
+// lives under the project's directory (0700), beside the other rendered
+// files, and is removed once no container mounts it.
+func secretFiles(dir string, files map[string]string, uid int) (*runtime.Mount, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	h := sha256.New()
+	keys := slices.Sorted(maps.Keys(files))
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s\x00%d\x00%s\x00", k, len(files[k]), files[k])
+	}
+	fmt.Fprintf(h, "uid:%d", uid)
+	target := filepath.Join(dir, "run", "files-"+hex.EncodeToString(h.Sum(nil)[:8]))
+	if _, err := os.Stat(target); err == nil {
+		return &runtime.Mount{Source: target, Target: api.SecretsDir, ReadOnly: true}, nil
+	}
+	fileMode, dirMode := os.FileMode(0o400), os.FileMode(0o500)
+	if uid < 0 {
+		fileMode, dirMode = 0o444, 0o555
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "run"), 0o700); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(filepath.Join(dir, "run"), ".files-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp) // after a successful rename there is nothing left
+	for _, k := range keys {
+		f := filepath.Join(tmp, k)
+		if err := os.WriteFile(f, []byte(files[k]), fileMode); err != nil {
+			return nil, err
+		}
+		if err := chownTo(f, uid); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.Chmod(tmp, dirMode); err != nil {
+		return nil, err
+	}
+	if err := chownTo(tmp, uid); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, target); err != nil {
+		return nil, err
+	}
+	return &runtime.Mount{Source: target, Target: api.SecretsDir, ReadOnly: true}, nil
+}
+
+// chownTo gives a rendered file to the app's user (root owns it already).
+// An agent not running as root cannot; the files stay its own, readable by
+// apps that run as root. The documented setup runs the agent as root,
+// beside the Docker engine.
+func chownTo(path string, uid int) error {
+	if uid <= 0 {
+		return nil
+	}
+	if err := os.Chown(path, uid, 0); err != nil && !errors.Is(err, os.ErrPermission) {
+		return err
+	}
+	return nil
 }
 
 func (r *Reconciler) tail(ctx context.Context, id string) string {

@@ -155,18 +155,25 @@ func AirflowJSON(c Conn) string {
 
 // Input is everything a project's app gets.
 type Input struct {
-	AppType     string
-	Variables   map[string]string
-	Secrets     map[string]string
+	AppType   string
+	Variables map[string]string
+	Secrets   map[string]string
+	// FileSecrets are secrets the app reads from files (SecretFiles), never
+	// from the environment.
+	FileSecrets map[string]string
 	Connections []Conn
 }
 
-// EnvVars renders the environment. Precedence, lowest first: connection
-// variables, variables, secrets — so an explicit key always wins over a
-// derived one. Agent-owned keys are added by the caller afterwards and
-// cannot be set by users (api.ValidateEnvKey refuses them).
+// EnvVars renders the environment. Precedence, lowest first: derived
+// variables (a connection's, a file secret's <KEY>_FILE), variables,
+// secrets — so an explicit key always wins over a derived one. Agent-owned
+// keys are added by the caller afterwards and cannot be set by users
+// (api.ValidateEnvKey refuses them).
 func EnvVars(in Input) map[string]string {
 	out := map[string]string{}
+	for k := range in.FileSecrets {
+		out[k+"_FILE"] = api.SecretFile(k)
+	}
 	for _, c := range in.Connections {
 		for k, v := range Env(c) {
 			out[k] = v
@@ -190,15 +197,19 @@ func EnvVars(in Input) map[string]string {
 	return out
 }
 
-// StreamlitSecrets renders ~/.streamlit/secrets.toml: secrets as top-level
-// keys and one [connections.<name>] table per connection, in the shape
+// StreamlitSecrets renders ~/.streamlit/secrets.toml: secrets (file
+// secrets too: the toml is a file) as top-level keys and one
+// [connections.<name>] table per connection, in the shape
 // st.connection("<name>") reads for SQL connections (url, dialect, host,
 // port, database, username, password). Nil when there is nothing to write.
 func StreamlitSecrets(in Input) ([]byte, error) {
-	if len(in.Secrets) == 0 && len(in.Connections) == 0 {
+	if len(in.Secrets) == 0 && len(in.FileSecrets) == 0 && len(in.Connections) == 0 {
 		return nil, nil
 	}
 	doc := map[string]any{}
+	for k, v := range in.FileSecrets {
+		doc[k] = v
+	}
 	for k, v := range in.Secrets {
 		doc[k] = v
 	}

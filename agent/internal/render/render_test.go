@@ -125,3 +125,46 @@ func TestEscapeLeavesOnlyUnreserved(t *testing.T) {
 		t.Fatalf("Escape = %q", got)
 	}
 }
+
+// A file secret reaches the environment only as the path of its file, and
+// an explicit variable of that name still wins; Streamlit's secrets.toml
+// (a file too) holds it beside the others.
+func TestFileSecretsStayOutOfTheEnvironment(t *testing.T) {
+	cert := "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+	in := Input{
+		AppType:     "airflow",
+		Secrets:     map[string]string{"API_KEY": "k"},
+		FileSecrets: map[string]string{"TLS_CERT": cert, "SA_JSON": `{"type":"service_account"}`},
+		Variables:   map[string]string{"SA_JSON_FILE": "/somewhere/else.json"},
+	}
+	env := EnvVars(in)
+	if got := env["TLS_CERT_FILE"]; got != "/run/secrets/TLS_CERT" {
+		t.Errorf("TLS_CERT_FILE = %q", got)
+	}
+	if got := env["SA_JSON_FILE"]; got != "/somewhere/else.json" {
+		t.Errorf("explicit SA_JSON_FILE = %q, want the variable's value", got)
+	}
+	for k, v := range env {
+		if strings.Contains(v, "BEGIN CERTIFICATE") || strings.Contains(v, "service_account") {
+			t.Errorf("%s carries a file secret's value", k)
+		}
+	}
+	for _, k := range []string{"TLS_CERT", "AIRFLOW_VAR_TLS_CERT"} {
+		if _, ok := env[k]; ok {
+			t.Errorf("%s is set", k)
+		}
+	}
+
+	in.AppType = "streamlit"
+	b, err := StreamlitSecrets(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if _, err := toml.Decode(string(b), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["TLS_CERT"] != cert || doc["API_KEY"] != "k" {
+		t.Errorf("secrets.toml = %v", doc)
+	}
+}

@@ -24,6 +24,9 @@ type AppImage struct {
 	Ref    string
 	Port   int               // first EXPOSEd TCP port, 0 when none
 	Labels map[string]string // the image's labels (io.runtimeops.health-path, …)
+	// UID is the uid of the image's USER: 0 for root or none, -1 when it is
+	// a name (resolving it would mean reading the image's /etc/passwd).
+	UID int
 }
 
 // BuildLimits bound a build: one runaway Dockerfile must not take the host.
@@ -89,6 +92,7 @@ func (r *Runtime) appImage(ctx context.Context, tag string) (*AppImage, error) {
 	img := &AppImage{Ref: tag, Labels: map[string]string{}}
 	if ii.Config != nil {
 		img.Labels = ii.Config.Labels
+		img.UID = imageUID(ii.Config.User)
 		var ports []int
 		for p := range ii.Config.ExposedPorts {
 			port, proto, _ := strings.Cut(p, "/")
@@ -104,6 +108,20 @@ func (r *Runtime) appImage(ctx context.Context, tag string) (*AppImage, error) {
 		}
 	}
 	return img, nil
+}
+
+// imageUID reads the uid of a Dockerfile USER ("1000", "1000:1000",
+// "root", "app:app").
+func imageUID(user string) int {
+	name, _, _ := strings.Cut(user, ":")
+	switch name {
+	case "", "root":
+		return 0
+	}
+	if n, err := strconv.Atoi(name); err == nil && n >= 0 {
+		return n
+	}
+	return -1
 }
 
 // tarDir streams dir as a build context. Symlinks are sent as links (the

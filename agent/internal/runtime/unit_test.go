@@ -264,3 +264,11 @@ func TestIsNotFound(t *testing.T) {
 		t.Errorf("image not found error: %v", err)
 	}
 }
+
+func TestImageUID(t *testing.T) {
+	for user, want := range map[string]int{"": 0, "root": 0, "0": 0, "1000": 1000, "1000:1000": 1000, "50000:0": 50000, "app": -1, "app:app": -1} {
+		if got := imageUID(user); got != want {
+			t.Errorf("imageUID(%q) = %d, want %d", user, got, want)
+		}
+	}
+}

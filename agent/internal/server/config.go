@@ -113,6 +113,9 @@ func (s *Server) putVariable(r *http.Request) (int, any, error) {
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
+	if err := api.ValidateEnvValue("variable", key, len(req.Value)); err != nil {
+		return 0, nil, invalid(err)
+	}
 	var out api.Variable
 	_, err = s.changeConfig(r, "variable "+key, func(p *store.Project) (bool, error) {
 		if p.Variables == nil {
@@ -145,7 +148,7 @@ func (s *Server) deleteVariable(r *http.Request) (int, any, error) {
 // --- secrets
 
 func secretView(slug, key string, v *store.Secret) api.Secret {
-	return api.Secret{ProjectID: slug, Key: key, Version: v.Version, UpdatedAt: v.UpdatedAt}
+	return api.Secret{ProjectID: slug, Key: key, Version: v.Version, File: v.File, UpdatedAt: v.UpdatedAt}
 }
 
 func (s *Server) listSecrets(r *http.Request) (int, any, error) {
@@ -182,6 +185,11 @@ func (s *Server) putSecret(r *http.Request) (int, any, error) {
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
+	if !req.File {
+		if err := api.ValidateEnvValue("secret", key, len(req.Value)); err != nil {
+			return 0, nil, invalid(err)
+		}
+	}
 	var out api.Secret
 	_, err = s.changeConfig(r, "secret "+key, func(p *store.Project) (bool, error) {
 		if p.Secrets == nil {
@@ -193,6 +201,11 @@ func (s *Server) putSecret(r *http.Request) (int, any, error) {
 			// terraform apply sends write-only values again) neither bumps
 			// the version nor restarts the app.
 			if cur, err := s.Sealer.Open(old.Sealed, reconcile.SecretContext(p.UID, key)); err == nil && bytes.Equal(cur, []byte(req.Value)) {
+				if old.File != req.File { // same value, delivered the other way
+					old.File, old.UpdatedAt = req.File, time.Now().UTC()
+					out = secretView(p.Slug, key, old)
+					return true, nil
+				}
 				out = secretView(p.Slug, key, old)
 				return false, nil
 			}
@@ -201,7 +214,7 @@ func (s *Server) putSecret(r *http.Request) (int, any, error) {
 		if err != nil {
 			return false, err
 		}
-		v := &store.Secret{Sealed: sealed, Version: 1, UpdatedAt: time.Now().UTC()}
+		v := &store.Secret{Sealed: sealed, Version: 1, File: req.File, UpdatedAt: time.Now().UTC()}
 		if ok {
 			v.Version = old.Version + 1
 		}

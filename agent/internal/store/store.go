@@ -101,8 +101,10 @@ type Variable struct {
 
 // Secret is a sealed value with a version that increases when it changes.
 type Secret struct {
-	Sealed    []byte    `json:"sealed"`
-	Version   int64     `json:"version"`
+	Sealed  []byte `json:"sealed"`
+	Version int64  `json:"version"`
+	// File: mounted under api.SecretsDir instead of set in the environment.
+	File      bool      `json:"file,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 

@@ -22,3 +22,25 @@ resource "runtime_secret" "billing_api_key" {
 #   key        = "BILLING_API_KEY"
 #   value      = var.billing_api_key
 # }
+
+# A service-account key as a file: the app reads /run/secrets/GCP_SA_KEY
+# (mode 0400), whose path is also in GCP_SA_KEY_FILE; the key is in no
+# environment variable. The variable points Google's client libraries at it.
+variable "gcp_sa_key_json" {
+  type      = string
+  sensitive = true
+}
+
+resource "runtime_secret" "gcp_sa_key" {
+  project_id       = runtime_project.sales.id
+  key              = "GCP_SA_KEY"
+  value_wo         = var.gcp_sa_key_json
+  value_wo_version = 1
+  file             = true
+}
+
+resource "runtime_variable" "google_credentials" {
+  project_id = runtime_project.sales.id
+  key        = "GOOGLE_APPLICATION_CREDENTIALS"
+  value      = "/run/secrets/GCP_SA_KEY"
+}
