@@ -135,23 +135,27 @@ func (r *secretResource) ConfigValidators(context.Context) []resource.ConfigVali
 	}
 }
 
-// ValidateConfig refuses at plan time a value too large for an
-// environment variable, unless the secret is a file. The message names the
-// size, never the value.
+// ValidateConfig refuses at plan time a value no environment variable can
+// hold (too large, or with a NUL byte), unless the secret is a file, and a
+// file secret over its limit. The message never holds the value.
 func (r *secretResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var cfg secretResourceModel
 	if resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...); resp.Diagnostics.HasError() {
 		return
 	}
-	if cfg.Key.IsNull() || cfg.Key.IsUnknown() || cfg.File.IsUnknown() || cfg.File.ValueBool() {
+	if cfg.Key.IsNull() || cfg.Key.IsUnknown() || cfg.File.IsUnknown() {
 		return
+	}
+	summary, check := "Secret Value Cannot Be an Environment Variable", api.ValidateEnvValue
+	if cfg.File.ValueBool() {
+		summary, check = "Secret Too Large for a File", func(_, key, value string) error { return api.ValidateSecretFile(key, value) }
 	}
 	for attr, v := range map[string]types.String{"value": cfg.Value, "value_wo": cfg.ValueWO} {
 		if v.IsNull() || v.IsUnknown() {
 			continue
 		}
-		if err := api.ValidateEnvValue("secret", cfg.Key.ValueString(), len(v.ValueString())); err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root(attr), "Secret Too Large for an Environment Variable", err.Error()+".")
+		if err := check("secret", cfg.Key.ValueString(), v.ValueString()); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root(attr), summary, err.Error()+".")
 		}
 	}
 }

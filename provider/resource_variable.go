@@ -109,8 +109,8 @@ func (r *variableResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 	}
 }
 
-// ValidateConfig refuses at plan time a value too large for an
-// environment variable (the app's container could not start).
+// ValidateConfig refuses at plan time a value no environment variable can
+// hold, too large or with a NUL byte (the app's container could not start).
 func (r *variableResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var cfg variableResourceModel
 	if resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...); resp.Diagnostics.HasError() {
@@ -119,9 +119,9 @@ func (r *variableResource) ValidateConfig(ctx context.Context, req resource.Vali
 	if cfg.Key.IsNull() || cfg.Key.IsUnknown() || cfg.Value.IsNull() || cfg.Value.IsUnknown() {
 		return
 	}
-	if err := api.ValidateEnvValue("variable", cfg.Key.ValueString(), len(cfg.Value.ValueString())); err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("value"), "Variable Too Large for an Environment Variable",
-			err.Error()+"; a large value can be a runtime_secret with file = true.")
+	if err := api.ValidateEnvValue("variable", cfg.Key.ValueString(), cfg.Value.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("value"), "Value Cannot Be an Environment Variable",
+			err.Error()+"; a runtime_secret with file = true can hold it as a file instead.")
 	}
 }
 

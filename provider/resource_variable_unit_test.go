@@ -55,7 +55,7 @@ resource "` + typ + `" "x" {
 			ExpectError: errorLike(`name "ware-house" is not a valid environment variable name`)},
 		// The connection's variables would be STREAMLIT_SERVER_URL, ...
 		resource.TestStep{Config: cfg("runtime_connection", "name", "streamlit_server"), PlanOnly: true,
-			ExpectError: errorLike(`name "streamlit_server" is reserved`)},
+			ExpectError: errorLike(`name "streamlit_server" would give the app the variable STREAMLIT_SERVER_URL, which is reserved`)},
 		resource.TestStep{Config: cfg("runtime_variable", "key", "REGION") + `
 resource "runtime_variable" "y" {
   project_id = "Sales!"
@@ -71,9 +71,9 @@ resource "runtime_variable" "y" {
 	})
 }
 
-// A value too large for one environment variable (128 KiB) fails at plan
-// time, naming the key, the size and the fix, never the value; as a file
-// secret it plans.
+// A value no environment variable can hold (over 128 KiB, or with a NUL
+// byte) fails at plan time, naming the key and the fix, never the value; as
+// a file secret it plans.
 func TestVariableResource_valueTooLargeForTheEnvironment(t *testing.T) {
 	clearProviderEnv(t)
 	big := `join("", [for i in range(150) : join("", [for j in range(100) : "0123456789"])])` // 150,000 bytes
@@ -109,6 +109,13 @@ resource "runtime_secret" "s" {
   file             = true
 }
 `, PlanOnly: true, ExpectNonEmptyPlan: true},
+			{Config: testProviderConfigUnknownEndpoint + `
+resource "runtime_secret" "s" {
+  project_id = "sales"
+  key        = "NULVAL"
+  value      = "a\u0000b"
+}
+`, PlanOnly: true, ExpectError: errorLike(`secret "NULVAL": the value contains a NUL byte, which no environment variable can hold: set file = true`)},
 		},
 	})
 }

@@ -133,4 +133,8 @@ echo "demo: inspect with: RUNTIME_AGENT_TOKEN_FILE=$demo/token bin/runtime-agent
 echo "demo: drive it with terraform:"
 echo "        export TF_CLI_CONFIG_FILE=$demo/terraformrc RUNTIME_ENDPOINT=http://$api_addr RUNTIME_TOKEN=\$(cat $demo/token)"
 echo "        terraform -chdir=$demo/stack plan -var git_url=$repo -var path=src/app.py"
+echo "      (the provider comes from bin/ through that file's dev_overrides: skip terraform init, which"
+echo "       would look for it in the registry; your own directories work the same way)"
+echo "demo: see what the app was given (the stand-in shows its environment and files):"
+echo "        curl -s ${url%/}/_standin/info; curl -s '${url%/}/_standin/file?path=/run/secrets/<KEY>'"
 echo "demo: stop with:    make demo-stop"

@@ -56,19 +56,41 @@ func SecretFile(key string) string { return SecretsDir + "/" + key }
 // the container fail to start with "argument list too long".
 const MaxEnvEntry = 128 << 10
 
-// ValidateEnvValue checks that a value fits in one environment variable.
-// what names it for the message ("variable", "secret"); a secret that does
-// not fit can be a file instead.
-func ValidateEnvValue(what, key string, size int) error {
-	if len(key)+1+size+1 <= MaxEnvEntry {
-		return nil
-	}
-	fix := "shorten it"
+// MaxEnvTotal bounds all of a project's variables, secrets and connection
+// variables together. The kernel allows about 2 MiB of arguments and
+// environment in all (a quarter of the default 8 MiB stack); this leaves
+// room for the agent's own settings and the app's command line.
+const MaxEnvTotal = 1 << 20
+
+// MaxSecretFile is the largest value of a file secret.
+const MaxSecretFile = 1 << 20
+
+// ValidateEnvValue checks that a value can be one environment variable:
+// no NUL byte (the kernel ends a variable there; Docker refuses it) and
+// small enough. what names it for the message ("variable", "secret"); a
+// secret that cannot be an environment variable can be a file instead.
+// The message never holds the value.
+func ValidateEnvValue(what, key, value string) error {
+	asFile := ""
 	if what == "secret" {
-		fix = "set file = true so the app reads it from " + SecretFile(key) + " (its path is in " + key + "_FILE)"
+		asFile = "set file = true so the app reads it from " + SecretFile(key) + " (its path is in " + key + "_FILE), or "
 	}
-	return fmt.Errorf("%s %q: the value is %d bytes; an environment variable of that name holds at most %d: %s",
-		what, key, size, MaxEnvEntry-2-len(key), fix)
+	if strings.IndexByte(value, 0) >= 0 {
+		return fmt.Errorf("%s %q: the value contains a NUL byte, which no environment variable can hold: %sremove it", what, key, asFile)
+	}
+	if len(key)+1+len(value)+1 > MaxEnvEntry {
+		return fmt.Errorf("%s %q: the value is %d bytes; an environment variable of that name holds at most %d: %sshorten it",
+			what, key, len(value), MaxEnvEntry-2-len(key), asFile)
+	}
+	return nil
+}
+
+// ValidateSecretFile checks the size of a file secret's value.
+func ValidateSecretFile(key, value string) error {
+	if len(value) > MaxSecretFile {
+		return fmt.Errorf("secret %q: the value is %d bytes; a file secret holds at most %d (1 MiB)", key, len(value), MaxSecretFile)
+	}
+	return nil
 }
 
 // Connection types. ConnectionTypes lists them; adding one is adding an
@@ -157,22 +179,36 @@ func ValidateEnvKey(field, key string) error {
 	if !envKeyRE.MatchString(key) {
 		return fmt.Errorf("%s %q is not a valid environment variable name: use letters, digits and underscores, not starting with a digit (for example \"API_KEY\")", field, key)
 	}
-	up := strings.ToUpper(key)
-	for _, r := range reservedKeys {
-		if p, ok := strings.CutSuffix(r.pattern, "*"); ok && strings.HasPrefix(up, p) || up == r.pattern {
-			return fmt.Errorf("%s %q is reserved: %s; choose another name", field, key, r.why)
-		}
+	if why, ok := reserved(key); ok {
+		return fmt.Errorf("%s %q is reserved: %s; choose another name", field, key, why)
 	}
 	return nil
 }
 
-// ValidateConnectionName checks a connection name; it also names the
-// environment variables the connection becomes (<NAME>_URL, …).
+// reserved says why the agent owns an environment variable name. Names are
+// case-sensitive, as the environment is: "path" is not "PATH".
+func reserved(name string) (string, bool) {
+	for _, r := range reservedKeys {
+		if p, ok := strings.CutSuffix(r.pattern, "*"); ok && strings.HasPrefix(name, p) || name == r.pattern {
+			return r.why, true
+		}
+	}
+	return "", false
+}
+
+// ValidateConnectionName checks a connection name, and the environment
+// variables the connection becomes (<NAME>_URL, _HOST, …, upper-cased).
 func ValidateConnectionName(name string) error {
 	if err := ValidateEnvKey("name", name); err != nil {
 		return err
 	}
-	return ValidateEnvKey("name", name+"_URL")
+	up := strings.ToUpper(name)
+	for _, suffix := range []string{"_URL", "_HOST", "_PORT", "_LOGIN", "_PASSWORD", "_SCHEMA"} {
+		if why, ok := reserved(up + suffix); ok {
+			return fmt.Errorf("name %q would give the app the variable %s, which is reserved: %s; choose another name", name, up+suffix, why)
+		}
+	}
+	return nil
 }
 
 // ValidateConnectionType checks a connection type.
@@ -204,6 +240,15 @@ func (r *SetConnectionRequest) Validate() error {
 	for _, k := range keys {
 		if k == "" {
 			return fmt.Errorf("extra has an empty key")
+		}
+		if strings.IndexByte(k, 0) >= 0 || strings.IndexByte(r.Extra[k], 0) >= 0 {
+			return fmt.Errorf("extra %q contains a NUL byte, which no environment variable can hold: remove it", k)
+		}
+	}
+	// Every part becomes an environment variable of the app.
+	for field, v := range map[string]string{"host": r.Host, "login": r.Login, "password": r.Password, "schema": r.Schema} {
+		if strings.IndexByte(v, 0) >= 0 {
+			return fmt.Errorf("%s contains a NUL byte, which no environment variable can hold: remove it", field)
 		}
 	}
 	return nil

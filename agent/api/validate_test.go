@@ -82,7 +82,9 @@ func TestBranchAndPathRules(t *testing.T) {
 }
 
 func TestEnvKeysAndReservedNames(t *testing.T) {
-	for _, ok := range []string{"REGION", "api_key", "_X1"} {
+	// The environment is case-sensitive: "port" and "path" are not the
+	// agent's PORT and the image's PATH.
+	for _, ok := range []string{"REGION", "api_key", "_X1", "port", "path"} {
 		if err := ValidateEnvKey("key", ok); err != nil {
 			t.Errorf("ValidateEnvKey(%q) = %v", ok, err)
 		}
@@ -92,7 +94,7 @@ func TestEnvKeysAndReservedNames(t *testing.T) {
 			t.Errorf("ValidateEnvKey(%q) = %v", bad, err)
 		}
 	}
-	for _, reserved := range []string{"PORT", "port", "STREAMLIT_SERVER_PORT", "DASH_URL_BASE_PATHNAME", "AIRFLOW__CORE__FERNET_KEY", "WEBUI_SECRET_KEY"} {
+	for _, reserved := range []string{"PORT", "PATH", "STREAMLIT_SERVER_PORT", "DASH_URL_BASE_PATHNAME", "AIRFLOW__CORE__FERNET_KEY", "WEBUI_SECRET_KEY"} {
 		err := ValidateEnvKey("key", reserved)
 		if err == nil || !strings.Contains(err.Error(), "reserved") || !strings.Contains(err.Error(), reserved) {
 			t.Errorf("ValidateEnvKey(%q) = %v, want reserved", reserved, err)
@@ -100,6 +102,11 @@ func TestEnvKeysAndReservedNames(t *testing.T) {
 	}
 	if err := ValidateConnectionName("warehouse"); err != nil {
 		t.Error(err)
+	}
+	// A connection's variables are upper-cased: streamlit_server would set
+	// STREAMLIT_SERVER_URL.
+	if err := ValidateConnectionName("streamlit_server"); err == nil || !strings.Contains(err.Error(), `name "streamlit_server" would give the app the variable STREAMLIT_SERVER_URL, which is reserved`) {
+		t.Errorf("ValidateConnectionName(streamlit_server) = %v", err)
 	}
 	if err := ValidateConnectionType("oracle"); err == nil || !strings.Contains(err.Error(), "postgres") {
 		t.Errorf("unknown connection type = %v", err)
@@ -125,15 +132,26 @@ func TestCreateRequestDefaults(t *testing.T) {
 func TestValidateEnvValue(t *testing.T) {
 	key := "BLOB"
 	fits := MaxEnvEntry - len(key) - 2
-	if err := ValidateEnvValue("variable", key, fits); err != nil {
+	if err := ValidateEnvValue("variable", key, strings.Repeat("v", fits)); err != nil {
 		t.Errorf("%d bytes: %v", fits, err)
 	}
-	err := ValidateEnvValue("secret", key, fits+1)
+	err := ValidateEnvValue("secret", key, strings.Repeat("v", fits+1))
 	if err == nil || !strings.Contains(err.Error(), `secret "BLOB"`) || !strings.Contains(err.Error(), "file = true") ||
 		!strings.Contains(err.Error(), "/run/secrets/BLOB") {
 		t.Errorf("%d bytes: %v", fits+1, err)
 	}
-	if err := ValidateEnvValue("variable", key, fits+1); err == nil || strings.Contains(err.Error(), "file = true") {
+	if err := ValidateEnvValue("variable", key, strings.Repeat("v", fits+1)); err == nil || strings.Contains(err.Error(), "file = true") {
 		t.Errorf("a variable cannot be a file: %v", err)
+	}
+}
+
+func TestValidateEnvValueRefusesNUL(t *testing.T) {
+	err := ValidateEnvValue("secret", "K", "a\x00SECRETVALUE")
+	if err == nil || !strings.Contains(err.Error(), "NUL byte") || !strings.Contains(err.Error(), "file = true") || strings.Contains(err.Error(), "SECRETVALUE") {
+		t.Errorf("secret with NUL: %v", err)
+	}
+	c := SetConnectionRequest{Type: ConnPostgres, Host: "db", Extra: map[string]string{"sslmode": "re\x00quire"}}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `extra "sslmode"`) {
+		t.Errorf("connection extra with NUL: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,4 +100,62 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// What no environment can hold is refused when it is written, with the fix
+// and never the value: a NUL byte, and more than 1 MiB of environment in
+// all. File secrets are exempt from both, up to their own limit.
+func TestEnvironmentLimitsRefusedOnWrite(t *testing.T) {
+	a := agenttest.Start(t, agenttest.Options{AllowLocalRepos: true})
+	ctx := context.Background()
+	p, err := a.Client.CreateProject(ctx, api.CreateProjectRequest{Name: "limits", AppType: "streamlit", Environment: "python-3.12", GitURL: "/nonexistent", Path: "app.py"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	invalid := func(err error, want ...string) {
+		t.Helper()
+		var apiErr *api.Error
+		if !errors.As(err, &apiErr) || apiErr.Code != api.CodeInvalid {
+			t.Fatalf("want an invalid-input error, got %v", err)
+		}
+		for _, w := range want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("error %q does not say %q", err, w)
+			}
+		}
+		if strings.Contains(err.Error(), "VALUE-MARK") {
+			t.Errorf("error %q holds the value", err)
+		}
+	}
+	_, err = a.Client.SetSecret(ctx, p.Slug, "NULVAL", api.SetSecretRequest{Value: "a\x00b-VALUE-MARK"})
+	invalid(err, `secret "NULVAL"`, "NUL byte", "file = true")
+	_, err = a.Client.SetVariable(ctx, p.Slug, "NULVAR", "a\x00b-VALUE-MARK")
+	invalid(err, `variable "NULVAR"`, "NUL byte")
+	_, err = a.Client.SetConnection(ctx, p.Slug, "db", api.SetConnectionRequest{Type: "postgres", Host: "db", Password: "pw\x00VALUE-MARK"})
+	invalid(err, "password contains a NUL byte")
+	if _, err := a.Client.SetSecret(ctx, p.Slug, "NULFILE", api.SetSecretRequest{Value: "binary\x00VALUE-MARK", File: true}); err != nil {
+		t.Errorf("a file secret may hold NUL: %v", err)
+	}
+
+	// 120 KiB each: eight fit in 1 MiB of environment, the ninth does not.
+	chunk := strings.Repeat("x", 120<<10-20) + "VALUE-MARK"
+	var last error
+	n := 0
+	for ; n < 12 && last == nil; n++ {
+		_, last = a.Client.SetSecret(ctx, p.Slug, fmt.Sprintf("BIG_%02d", n), api.SetSecretRequest{Value: chunk})
+	}
+	invalid(last, "bytes of environment", "file = true")
+	if n != 9 {
+		t.Errorf("refused at the %dth 120 KiB secret, want the 9th", n)
+	}
+	// The refused write changed nothing; as a file it fits.
+	if _, err := a.Client.GetSecret(ctx, p.Slug, fmt.Sprintf("BIG_%02d", n-1)); !api.IsNotFound(err) {
+		t.Errorf("the refused secret exists: %v", err)
+	}
+	if _, err := a.Client.SetSecret(ctx, p.Slug, fmt.Sprintf("BIG_%02d", n-1), api.SetSecretRequest{Value: chunk, File: true}); err != nil {
+		t.Errorf("as a file: %v", err)
+	}
+	// A file secret's own limit, 1 MiB, said as such.
+	_, err = a.Client.SetSecret(ctx, p.Slug, "HUGE", api.SetSecretRequest{Value: strings.Repeat("y", 1<<20+1), File: true})
+	invalid(err, `secret "HUGE"`, "a file secret holds at most 1048576")
 }

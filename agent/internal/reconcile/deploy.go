@@ -157,7 +157,7 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 		c, err := r.waitHealthy(ctx, keep.ID, tpl, probe)
 		if err != nil {
 			r.proxy.Unset(p.Slug, p.UID, "The app is not healthy.")
-			return fail(obs, "app did not become healthy (commit %s): %v%s", short(commit), err, r.tail(ctx, keep.ID))
+			return fail(obs, "app did not become healthy (commit %s): %v%s", short(commit), err, r.tail(ctx, p, keep.ID))
 		}
 		r.removeAll(ctx, old)
 		r.setRoute(p, c)
@@ -179,14 +179,14 @@ func (r *Reconciler) deploy(ctx context.Context, p *store.Project, log hclog.Log
 	}
 	c, err := r.waitHealthy(ctx, id, tpl, probe)
 	if err != nil {
-		tail := r.tail(ctx, id)
+		tail := r.tail(ctx, p, id)
 		r.rt.Remove(ctx, id)
 		if serving := runningOne(old); serving != nil {
 			// The previous version keeps serving (and stays the deployed
 			// commit); the deploy still failed.
 			return fail(obs, "the new version did not become healthy (commit %s), so the previous one (commit %s) keeps serving: %v%s", short(commit), short(obs.DeployedCommit), err, tail)
 		}
-		r.proxy.Unset(p.Slug, p.UID, "The last deploy failed: "+firstLine(err.Error()))
+		r.proxy.Unset(p.Slug, p.UID, "The last deploy failed: "+firstLine(r.redact(p, err.Error())))
 		obs.ContainerID = ""
 		return fail(obs, "app did not become healthy (commit %s): %v%s", short(commit), err, tail)
 	}

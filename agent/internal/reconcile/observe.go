@@ -61,10 +61,10 @@ func (r *Reconciler) Observe(ctx context.Context, p *store.Project) api.Deployme
 		d.Serving = true // unknown: keep what the last reconcile saw
 	case c.OOMKilled:
 		d.Status = api.StatusFailed
-		d.LastError = "the app was killed for using too much memory (OOM)" + r.tail(ctx, c.ID)
+		d.LastError = "the app was killed for using too much memory (OOM)" + r.tail(ctx, p, c.ID)
 	case c.Restarting || (c.Running && c.RestartCount > 0 && time.Since(c.StartedAt) < 30*time.Second):
 		d.Status = api.StatusFailed
-		d.LastError = fmt.Sprintf("the app's container keeps exiting (exit code %d, %d restarts)%s", c.ExitCode, c.RestartCount, r.tail(ctx, c.ID))
+		d.LastError = fmt.Sprintf("the app's container keeps exiting (exit code %d, %d restarts)%s", c.ExitCode, c.RestartCount, r.tail(ctx, p, c.ID))
 	case !c.Running:
 		// unless-stopped brings crashed containers back by itself, so a
 		// container that stays down was stopped on purpose, outside the agent.

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -318,6 +319,7 @@ func (r *Reconciler) reconcile(ctx context.Context, slug string) {
 		obs = r.deploy(ctx, p, log)
 	}
 	obs.Generation = p.Generation
+	obs.LastError = r.redact(p, obs.LastError)
 	_, err = r.store.Update(slug, func(q *store.Project) error {
 		if q.UID != p.UID {
 			return errStale
@@ -449,6 +451,21 @@ func (r *Reconciler) configInput(p *store.Project) (render.Input, error) {
 	return in, nil
 }
 
+// CheckEnvSize refuses a configuration whose environment the kernel could
+// not hand to the app (api.MaxEnvTotal): the container would not start.
+// The agent's own settings are small and not counted.
+func (r *Reconciler) CheckEnvSize(p *store.Project) error {
+	in, err := r.configInput(p)
+	if err != nil {
+		return err
+	}
+	if n := render.EnvSize(render.EnvVars(in)); n > api.MaxEnvTotal {
+		return fmt.Errorf("project %q: its variables, secrets and connections would take %d bytes of environment, more than "+
+			"the %d (1 MiB) an app is given: make large secrets files (file = true), or remove some", p.Slug, n, api.MaxEnvTotal)
+	}
+	return nil
+}
+
 // streamlitSecrets writes the generated secrets.toml (0600, named by its
 // content hash so a running container's file is never rewritten) and
 // mounts it at ~/.streamlit/secrets.toml, where Streamlit reads it besides
@@ -545,13 +562,66 @@ func chownTo(path string, uid int) error {
 	return nil
 }
 
-func (r *Reconciler) tail(ctx context.Context, id string) string {
+// tail is the end of an app's log for an error message, without the
+// project's secret values (an app may well print its environment).
+func (r *Reconciler) tail(ctx context.Context, p *store.Project, id string) string {
 	lines, err := r.rt.Logs(ctx, id, logTail)
 	if err != nil || len(lines) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("\nlast %d lines of the app's log:\n%s", len(lines), strings.Join(lines, "\n"))
+	return r.redact(p, fmt.Sprintf("\nlast %d lines of the app's log:\n%s", len(lines), strings.Join(lines, "\n")))
 }
+
+// redact replaces the project's secret values (secrets, connection
+// passwords, generated secrets) in a message bound for the store, the log,
+// the API or the proxy's error page: errors from Docker quote a container's
+// environment, and apps print theirs. Each value is looked for as it is,
+// as Go and JSON quote it, and line by line; values shorter than 4 bytes
+// would take ordinary words with them and are left alone.
+func (r *Reconciler) redact(p *store.Project, msg string) string {
+	if msg == "" {
+		return msg
+	}
+	var values []string
+	add := func(v string) {
+		forms := []string{v, strconv.Quote(v), string(must(json.Marshal(v)))}
+		for _, line := range strings.Split(v, "\n") {
+			if len(line) >= 8 {
+				forms = append(forms, line)
+			}
+		}
+		for _, f := range forms {
+			f = strings.Trim(f, `"`)
+			if len(f) >= 4 {
+				values = append(values, f)
+			}
+		}
+	}
+	if in, err := r.configInput(p); err == nil {
+		for _, v := range in.Secrets {
+			add(v)
+		}
+		for _, v := range in.FileSecrets {
+			add(v)
+		}
+		for _, c := range in.Connections {
+			add(c.Password)
+		}
+	}
+	for name, sealed := range p.Generated {
+		if v, err := r.sealer.Open(sealed, GeneratedContext(p.UID, name)); err == nil {
+			add(string(v))
+		}
+	}
+	// Longest first, so a value never leaves a piece of itself behind.
+	slices.SortFunc(values, func(a, b string) int { return len(b) - len(a) })
+	for _, v := range values {
+		msg = strings.ReplaceAll(msg, v, "[secret]")
+	}
+	return msg
+}
+
+func must(b []byte, _ error) []byte { return b }
 
 // configHash identifies everything that defines the container; a change of
 // it means the container must be replaced.

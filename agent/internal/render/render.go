@@ -166,7 +166,8 @@ type Input struct {
 
 // EnvVars renders the environment. Precedence, lowest first: derived
 // variables (a connection's, a file secret's <KEY>_FILE), variables,
-// secrets — so an explicit key always wins over a derived one. Agent-owned
+// secrets (a file secret removes its name) — so an explicit key always
+// wins over a derived one. Agent-owned
 // keys are added by the caller afterwards and cannot be set by users
 // (api.ValidateEnvKey refuses them).
 func EnvVars(in Input) map[string]string {
@@ -194,7 +195,24 @@ func EnvVars(in Input) map[string]string {
 			out["AIRFLOW_VAR_"+strings.ToUpper(k)] = v
 		}
 	}
+	// A file secret wins over a variable of its name too: the name is the
+	// secret's, and its value is in the file.
+	for k := range in.FileSecrets {
+		delete(out, k)
+		if in.AppType == api.AppAirflow {
+			delete(out, "AIRFLOW_VAR_"+strings.ToUpper(k))
+		}
+	}
 	return out
+}
+
+// EnvSize is how many bytes env takes in a process's environment.
+func EnvSize(env map[string]string) int {
+	n := 0
+	for k, v := range env {
+		n += len(k) + 1 + len(v) + 1
+	}
+	return n
 }
 
 // StreamlitSecrets renders ~/.streamlit/secrets.toml: secrets (file

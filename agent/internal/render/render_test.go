@@ -135,7 +135,7 @@ func TestFileSecretsStayOutOfTheEnvironment(t *testing.T) {
 		AppType:     "airflow",
 		Secrets:     map[string]string{"API_KEY": "k"},
 		FileSecrets: map[string]string{"TLS_CERT": cert, "SA_JSON": `{"type":"service_account"}`},
-		Variables:   map[string]string{"SA_JSON_FILE": "/somewhere/else.json"},
+		Variables:   map[string]string{"SA_JSON_FILE": "/somewhere/else.json", "TLS_CERT": "a variable of the same name"},
 	}
 	env := EnvVars(in)
 	if got := env["TLS_CERT_FILE"]; got != "/run/secrets/TLS_CERT" {
@@ -149,10 +149,13 @@ func TestFileSecretsStayOutOfTheEnvironment(t *testing.T) {
 			t.Errorf("%s carries a file secret's value", k)
 		}
 	}
-	for _, k := range []string{"TLS_CERT", "AIRFLOW_VAR_TLS_CERT"} {
+	for _, k := range []string{"TLS_CERT", "AIRFLOW_VAR_TLS_CERT"} { // the secret's name, even against a variable
 		if _, ok := env[k]; ok {
 			t.Errorf("%s is set", k)
 		}
+	}
+	if got, want := EnvSize(map[string]string{"A": "bc", "DE": ""}), len("A=bc\x00DE=\x00"); got != want {
+		t.Errorf("EnvSize = %d, want %d", got, want)
 	}
 
 	in.AppType = "streamlit"

@@ -113,7 +113,7 @@ func (s *Server) putVariable(r *http.Request) (int, any, error) {
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
-	if err := api.ValidateEnvValue("variable", key, len(req.Value)); err != nil {
+	if err := api.ValidateEnvValue("variable", key, req.Value); err != nil {
 		return 0, nil, invalid(err)
 	}
 	var out api.Variable
@@ -125,6 +125,9 @@ func (s *Server) putVariable(r *http.Request) (int, any, error) {
 		changed := !ok || old.Value != req.Value
 		if changed {
 			p.Variables[key] = &store.Variable{Value: req.Value, UpdatedAt: time.Now().UTC()}
+			if err := s.Reconciler.CheckEnvSize(p); err != nil {
+				return false, invalid(err)
+			}
 		}
 		v := p.Variables[key]
 		out = api.Variable{ProjectID: p.Slug, Key: key, Value: v.Value, UpdatedAt: v.UpdatedAt}
@@ -185,10 +188,12 @@ func (s *Server) putSecret(r *http.Request) (int, any, error) {
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
-	if !req.File {
-		if err := api.ValidateEnvValue("secret", key, len(req.Value)); err != nil {
-			return 0, nil, invalid(err)
-		}
+	check := api.ValidateEnvValue
+	if req.File {
+		check = func(_, key, value string) error { return api.ValidateSecretFile(key, value) }
+	}
+	if err := check("secret", key, req.Value); err != nil {
+		return 0, nil, invalid(err)
 	}
 	var out api.Secret
 	_, err = s.changeConfig(r, "secret "+key, func(p *store.Project) (bool, error) {
@@ -203,6 +208,9 @@ func (s *Server) putSecret(r *http.Request) (int, any, error) {
 			if cur, err := s.Sealer.Open(old.Sealed, reconcile.SecretContext(p.UID, key)); err == nil && bytes.Equal(cur, []byte(req.Value)) {
 				if old.File != req.File { // same value, delivered the other way
 					old.File, old.UpdatedAt = req.File, time.Now().UTC()
+					if err := s.Reconciler.CheckEnvSize(p); err != nil {
+						return false, invalid(err)
+					}
 					out = secretView(p.Slug, key, old)
 					return true, nil
 				}
@@ -219,6 +227,9 @@ func (s *Server) putSecret(r *http.Request) (int, any, error) {
 			v.Version = old.Version + 1
 		}
 		p.Secrets[key] = v
+		if err := s.Reconciler.CheckEnvSize(p); err != nil {
+			return false, invalid(err)
+		}
 		out = secretView(p.Slug, key, v)
 		return true, nil
 	})
@@ -318,6 +329,11 @@ func (s *Server) putConnection(r *http.Request) (int, any, error) {
 			next = old
 		}
 		p.Connections[name] = next
+		if changed {
+			if err := s.Reconciler.CheckEnvSize(p); err != nil {
+				return false, invalid(err)
+			}
+		}
 		out = connView(p.Slug, name, next)
 		return changed, nil
 	})

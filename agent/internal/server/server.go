@@ -28,8 +28,10 @@ import (
 	"github.com/runtimeops/terraform-provider-runtime/agent/internal/store"
 )
 
-// maxBody bounds request bodies; no legitimate request comes close.
-const maxBody = 1 << 20
+// maxBody bounds request bodies. The largest legitimate one is a file
+// secret of api.MaxSecretFile bytes, which JSON escaping can make up to six
+// times larger.
+const maxBody = 8 << 20
 
 // Server serves the API.
 type Server struct {

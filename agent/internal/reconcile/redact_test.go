@@ -1,0 +1,53 @@
+package reconcile
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/seal"
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/store"
+)
+
+// Whatever form an error or an app's log gives a secret value in, it does
+// not reach the store, the log or the API.
+func TestRedactRemovesSecretValuesInEveryForm(t *testing.T) {
+	s, err := seal.New(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Reconciler{sealer: s}
+	p := &store.Project{UID: "u1", Slug: "app", Secrets: map[string]*store.Secret{}, Connections: map[string]*store.Connection{}}
+	sealSecret := func(key, value string, file bool) {
+		b, err := s.Seal([]byte(value), SecretContext(p.UID, key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Secrets[key] = &store.Secret{Sealed: b, File: file}
+	}
+	sealSecret("API_KEY", "tok\x00en-\"quoted\"-ünï", false)
+	sealSecret("PEM", "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END KEY-----", true)
+	sealSecret("TINY", "no", false)
+	pw, _ := s.Seal([]byte("hunter2-pw"), PasswordContext(p.UID, "db"))
+	p.Connections["db"] = &store.Connection{Type: "postgres", PasswordSealed: pw}
+	gen, _ := s.Seal([]byte("generated-admin-pw"), GeneratedContext(p.UID, "admin_password"))
+	p.Generated = map[string][]byte{"admin_password": gen}
+
+	msg := strings.Join([]string{
+		`create: environment variable value can't contain null(\x00): "API_KEY=tok\x00en-\"quoted\"-ünï"`, // Docker, Go-quoted
+		"raw: tok\x00en-\"quoted\"-ünï",
+		`json: {"API_KEY":"tok\u0000en-\"quoted\"-ünï"}`,
+		"app log: MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+		"password hunter2-pw, admin generated-admin-pw",
+		"a short secret stays: no",
+	}, "\n")
+	got := r.redact(p, msg)
+	for _, leak := range []string{"tok", "quoted", "MIIEvQ", "hunter2", "generated-admin"} {
+		if strings.Contains(got, leak) {
+			t.Errorf("%q survives redaction:\n%s", leak, got)
+		}
+	}
+	if !strings.Contains(got, "[secret]") || !strings.Contains(got, "a short secret stays: no") {
+		t.Errorf("redacted message:\n%s", got)
+	}
+}
