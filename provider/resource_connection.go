@@ -189,8 +189,25 @@ func (r *connectionResource) ConfigValidators(context.Context) []resource.Config
 }
 
 // ValidateConfig applies the agent's host rule at plan time (it depends on
-// the type, so no attribute validator can).
+// the type, so no attribute validator can), and refuses NUL bytes in every
+// part, each of which becomes an environment variable of the app.
 func (r *connectionResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	for _, attr := range []string{"host", "login", "password", "password_wo", "schema"} {
+		var v types.String
+		resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(attr), &v)...)
+		if !v.IsNull() && !v.IsUnknown() && strings.IndexByte(v.ValueString(), 0) >= 0 {
+			resp.Diagnostics.AddAttributeError(path.Root(attr), "Invalid Attribute Value",
+				attr+" contains a NUL byte, which no environment variable can hold: remove it.")
+		}
+	}
+	var extra types.Map
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("extra"), &extra)...)
+	for k, v := range extra.Elements() {
+		if s, ok := v.(types.String); ok && !s.IsUnknown() && (strings.IndexByte(s.ValueString(), 0) >= 0 || strings.IndexByte(k, 0) >= 0) {
+			resp.Diagnostics.AddAttributeError(path.Root("extra").AtMapKey(k), "Invalid Attribute Value",
+				"extra contains a NUL byte, which no environment variable can hold: remove it.")
+		}
+	}
 	var typ, host types.String
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("type"), &typ)...)
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("host"), &host)...)

@@ -170,7 +170,9 @@ func (r *deploymentResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"last_error": schema.StringAttribute{
 				Computed: true,
 				MarkdownDescription: "Why the last deploy or start failed, with the last lines of the app's log; empty " +
-					"when it succeeded.",
+					"when it succeeded. It is kept in Terraform's state like every attribute: the agent replaces the " +
+					"project's secret values and passwords in it with `[secret]`, wherever the error or the app's log " +
+					"quoted them.",
 			},
 		},
 		Blocks: map[string]schema.Block{

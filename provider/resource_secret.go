@@ -148,6 +148,10 @@ func (r *secretResource) ValidateConfig(ctx context.Context, req resource.Valida
 	}
 	summary, check := "Secret Value Cannot Be an Environment Variable", api.ValidateEnvValue
 	if cfg.File.ValueBool() {
+		if err := api.ValidateSecretFile(cfg.Key.ValueString(), ""); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("key"), "Invalid File Secret", err.Error()+".")
+			return
+		}
 		summary, check = "Secret Too Large for a File", func(_, key, value string) error { return api.ValidateSecretFile(key, value) }
 	}
 	for attr, v := range map[string]types.String{"value": cfg.Value, "value_wo": cfg.ValueWO} {

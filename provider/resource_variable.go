@@ -50,7 +50,13 @@ const (
 		"however many variables, secrets and connections change, shortly after the last change reaches the agent " +
 		"(apply does not wait for the restart). A stopped app picks the change up when it starts."
 	precedenceNote = "When names collide, secrets win over variables, and variables over the environment variables " +
-		"derived from connections."
+		"derived from connections and file secrets (`<KEY>_FILE`); a file secret also removes a variable of its own " +
+		"name. Names are case-sensitive.\n\n" +
+		"An app's environment has limits, checked before anything changes: one variable holds at most 128 KiB " +
+		"(with its name) and no NUL byte (plan refuses more; a `runtime_secret` with `file = true` can hold it " +
+		"instead), and a project's variables, secrets and connections together take at most 1 MiB (the write that " +
+		"would pass it fails at apply; removing things always works). Near that limit, moving secrets between the " +
+		"environment and files can take two applies, as Terraform writes them in any order."
 	projectIDDescription = "`id` (slug) of the project the %s belongs to, usually `runtime_project.<name>.id`. " +
 		"Changing it replaces the %s."
 )
@@ -101,7 +107,8 @@ func (r *variableResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			"key":        envKeyAttribute("variable"),
 			"value": schema.StringAttribute{
 				Required: true,
-				MarkdownDescription: "Value of the variable; any string, empty included. Changes in place. A value changed " +
+				MarkdownDescription: "Value of the variable; any string up to 128 KiB without a NUL byte, empty included. " +
+					"Changes in place. A value changed " +
 					"outside Terraform shows in the next plan and is put back by apply.",
 			},
 			"id": childIDAttribute("key"),

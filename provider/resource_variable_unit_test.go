@@ -116,6 +116,24 @@ resource "runtime_secret" "s" {
   value      = "a\u0000b"
 }
 `, PlanOnly: true, ExpectError: errorLike(`secret "NULVAL": the value contains a NUL byte, which no environment variable can hold: set file = true`)},
+			{Config: testProviderConfigUnknownEndpoint + `
+resource "runtime_secret" "s" {
+  project_id = "sales"
+  key        = "STREAMLIT_SERVER"
+  value      = "x"
+  file       = true
+}
+`, PlanOnly: true, ExpectError: errorLike(`as a file it would set STREAMLIT_SERVER_FILE, which is reserved`)},
+			{Config: testProviderConfigUnknownEndpoint + `
+resource "runtime_connection" "c" {
+  project_id = "sales"
+  name       = "wh"
+  type       = "postgres"
+  host       = "db"
+  login      = "ana\u0000lyst"
+  extra      = { sslmode = "re\u0000quire" }
+}
+`, PlanOnly: true, ExpectError: errorLike(`login contains a NUL byte`)},
 		},
 	})
 }

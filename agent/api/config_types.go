@@ -85,8 +85,12 @@ func ValidateEnvValue(what, key, value string) error {
 	return nil
 }
 
-// ValidateSecretFile checks the size of a file secret's value.
+// ValidateSecretFile checks a file secret: the <KEY>_FILE variable it sets
+// must not be a name the agent owns, and its value must fit.
 func ValidateSecretFile(key, value string) error {
+	if why, ok := reserved(key + "_FILE"); ok {
+		return fmt.Errorf("secret %q: as a file it would set %s_FILE, which is reserved: %s; choose another key", key, key, why)
+	}
 	if len(value) > MaxSecretFile {
 		return fmt.Errorf("secret %q: the value is %d bytes; a file secret holds at most %d (1 MiB)", key, len(value), MaxSecretFile)
 	}

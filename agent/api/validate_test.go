@@ -155,3 +155,12 @@ func TestValidateEnvValueRefusesNUL(t *testing.T) {
 		t.Errorf("connection extra with NUL: %v", err)
 	}
 }
+
+func TestValidateSecretFileChecksItsVariable(t *testing.T) {
+	if err := ValidateSecretFile("STREAMLIT_SERVER", "x"); err == nil || !strings.Contains(err.Error(), "STREAMLIT_SERVER_FILE, which is reserved") {
+		t.Errorf("STREAMLIT_SERVER as a file: %v", err)
+	}
+	if err := ValidateSecretFile("TLS_CERT", "x"); err != nil {
+		t.Errorf("TLS_CERT as a file: %v", err)
+	}
+}

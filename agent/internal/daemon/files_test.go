@@ -155,6 +155,18 @@ func TestEnvironmentLimitsRefusedOnWrite(t *testing.T) {
 	if _, err := a.Client.SetSecret(ctx, p.Slug, fmt.Sprintf("BIG_%02d", n-1), api.SetSecretRequest{Value: chunk, File: true}); err != nil {
 		t.Errorf("as a file: %v", err)
 	}
+	// A connection's variables count too: a 140 KB password makes a
+	// <NAME>_PASSWORD (and _URL) no variable can hold.
+	_, err = a.Client.SetConnection(ctx, p.Slug, "wh", api.SetConnectionRequest{Type: "postgres", Host: "db", Password: strings.Repeat("p", 140_000) + "VALUE-MARK"})
+	invalid(err, "the environment variable WH_", "more than one variable can hold")
+	// A write that shrinks the environment always passes (a project over the
+	// limit, from an older agent, can be brought back under).
+	if err := a.Client.DeleteSecret(ctx, p.Slug, "BIG_00"); err != nil {
+		t.Errorf("deleting: %v", err)
+	}
+	if _, err := a.Client.SetSecret(ctx, p.Slug, "BIG_01", api.SetSecretRequest{Value: "small now"}); err != nil {
+		t.Errorf("shrinking: %v", err)
+	}
 	// A file secret's own limit, 1 MiB, said as such.
 	_, err = a.Client.SetSecret(ctx, p.Slug, "HUGE", api.SetSecretRequest{Value: strings.Repeat("y", 1<<20+1), File: true})
 	invalid(err, `secret "HUGE"`, "a file secret holds at most 1048576")

@@ -451,17 +451,54 @@ func (r *Reconciler) configInput(p *store.Project) (render.Input, error) {
 	return in, nil
 }
 
-// CheckEnvSize refuses a configuration whose environment the kernel could
-// not hand to the app (api.MaxEnvTotal): the container would not start.
-// The agent's own settings are small and not counted.
-func (r *Reconciler) CheckEnvSize(p *store.Project) error {
+// EnvFootprint is what a project's configuration asks of its app's
+// environment: the bytes of every entry it sets, a name set by two sources
+// counted twice (so that removing something never raises it), and its
+// largest single entry.
+type EnvFootprint struct {
+	Total   int
+	Largest string // the name of the largest entry
+	MaxSize int    // its size, KEY=value and NUL
+}
+
+// Footprint measures a project's configuration (see EnvFootprint).
+func (r *Reconciler) Footprint(p *store.Project) (EnvFootprint, error) {
 	in, err := r.configInput(p)
 	if err != nil {
-		return err
+		return EnvFootprint{}, err
 	}
-	if n := render.EnvSize(render.EnvVars(in)); n > api.MaxEnvTotal {
+	var f EnvFootprint
+	parts := []render.Input{
+		{AppType: in.AppType, Variables: in.Variables},
+		{AppType: in.AppType, Secrets: in.Secrets},
+		{AppType: in.AppType, FileSecrets: in.FileSecrets},
+		{AppType: in.AppType, Connections: in.Connections},
+	}
+	for _, part := range parts {
+		for k, v := range render.EnvVars(part) {
+			n := len(k) + 1 + len(v) + 1
+			f.Total += n
+			if n > f.MaxSize {
+				f.Largest, f.MaxSize = k, n
+			}
+		}
+	}
+	return f, nil
+}
+
+// Grows says why a change from before to f would give the app an
+// environment the kernel cannot hand it (its container would not start):
+// an entry over api.MaxEnvEntry, or over api.MaxEnvTotal in all. A change
+// that does not make things worse passes, so a project already over can be
+// brought back under one step at a time.
+func (f EnvFootprint) Grows(before EnvFootprint, slug string) error {
+	if f.MaxSize > api.MaxEnvEntry && f.MaxSize > before.MaxSize {
+		return fmt.Errorf("project %q: the environment variable %s would be %d bytes, more than one variable can hold (%d): "+
+			"shorten what makes it up, or make it a file secret (file = true)", slug, f.Largest, f.MaxSize, api.MaxEnvEntry)
+	}
+	if f.Total > api.MaxEnvTotal && f.Total > before.Total {
 		return fmt.Errorf("project %q: its variables, secrets and connections would take %d bytes of environment, more than "+
-			"the %d (1 MiB) an app is given: make large secrets files (file = true), or remove some", p.Slug, n, api.MaxEnvTotal)
+			"the %d (1 MiB) an app is given: make large secrets files (file = true), or remove some", slug, f.Total, api.MaxEnvTotal)
 	}
 	return nil
 }
@@ -576,7 +613,7 @@ func (r *Reconciler) tail(ctx context.Context, p *store.Project, id string) stri
 // passwords, generated secrets) in a message bound for the store, the log,
 // the API or the proxy's error page: errors from Docker quote a container's
 // environment, and apps print theirs. Each value is looked for as it is,
-// as Go and JSON quote it, and line by line; values shorter than 4 bytes
+// as Go and JSON quote it, percent-encoded, and line by line; values shorter than 4 bytes
 // would take ordinary words with them and are left alone.
 func (r *Reconciler) redact(p *store.Project, msg string) string {
 	if msg == "" {
@@ -584,7 +621,9 @@ func (r *Reconciler) redact(p *store.Project, msg string) string {
 	}
 	var values []string
 	add := func(v string) {
-		forms := []string{v, strconv.Quote(v), string(must(json.Marshal(v)))}
+		// As written, Go- and JSON-quoted, and percent-encoded as in a
+		// connection's <NAME>_URL.
+		forms := []string{v, strconv.Quote(v), string(must(json.Marshal(v))), render.Escape(v)}
 		for _, line := range strings.Split(v, "\n") {
 			if len(line) >= 8 {
 				forms = append(forms, line)

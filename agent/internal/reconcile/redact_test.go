@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runtimeops/terraform-provider-runtime/agent/internal/render"
 	"github.com/runtimeops/terraform-provider-runtime/agent/internal/seal"
 	"github.com/runtimeops/terraform-provider-runtime/agent/internal/store"
 )
@@ -28,7 +29,7 @@ func TestRedactRemovesSecretValuesInEveryForm(t *testing.T) {
 	sealSecret("API_KEY", "tok\x00en-\"quoted\"-ünï", false)
 	sealSecret("PEM", "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END KEY-----", true)
 	sealSecret("TINY", "no", false)
-	pw, _ := s.Seal([]byte("hunter2-pw"), PasswordContext(p.UID, "db"))
+	pw, _ := s.Seal([]byte("hunter2-p@ss:w/rd%#é"), PasswordContext(p.UID, "db"))
 	p.Connections["db"] = &store.Connection{Type: "postgres", PasswordSealed: pw}
 	gen, _ := s.Seal([]byte("generated-admin-pw"), GeneratedContext(p.UID, "admin_password"))
 	p.Generated = map[string][]byte{"admin_password": gen}
@@ -38,11 +39,12 @@ func TestRedactRemovesSecretValuesInEveryForm(t *testing.T) {
 		"raw: tok\x00en-\"quoted\"-ünï",
 		`json: {"API_KEY":"tok\u0000en-\"quoted\"-ünï"}`,
 		"app log: MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
-		"password hunter2-pw, admin generated-admin-pw",
+		"password hunter2-p@ss:w/rd%#é, admin generated-admin-pw",
+		"url: postgresql://analyst:" + render.Escape("hunter2-p@ss:w/rd%#é") + "@db.internal", // as in <NAME>_URL
 		"a short secret stays: no",
 	}, "\n")
 	got := r.redact(p, msg)
-	for _, leak := range []string{"tok", "quoted", "MIIEvQ", "hunter2", "generated-admin"} {
+	for _, leak := range []string{"tok", "quoted", "MIIEvQ", "hunter2", "generated-admin", "%40ss"} {
 		if strings.Contains(got, leak) {
 			t.Errorf("%q survives redaction:\n%s", leak, got)
 		}

@@ -42,9 +42,24 @@ func (s *Server) changeConfig(r *http.Request, what string, fn func(p *store.Pro
 	slug := r.PathValue("slug")
 	restart := false
 	p, err := s.Store.Update(slug, func(p *store.Project) error {
+		before, err := s.Reconciler.Footprint(p)
+		if err != nil {
+			return err
+		}
 		changed, err := fn(p)
 		if err != nil {
 			return err
+		}
+		if changed {
+			// What the app's environment could not hold is refused now, not
+			// when the app fails to restart.
+			after, err := s.Reconciler.Footprint(p)
+			if err != nil {
+				return err
+			}
+			if err := after.Grows(before, p.Slug); err != nil {
+				return invalid(err)
+			}
 		}
 		if changed && p.Desired != nil && p.Desired.State == api.StateRunning {
 			p.Generation++
@@ -125,9 +140,6 @@ func (s *Server) putVariable(r *http.Request) (int, any, error) {
 		changed := !ok || old.Value != req.Value
 		if changed {
 			p.Variables[key] = &store.Variable{Value: req.Value, UpdatedAt: time.Now().UTC()}
-			if err := s.Reconciler.CheckEnvSize(p); err != nil {
-				return false, invalid(err)
-			}
 		}
 		v := p.Variables[key]
 		out = api.Variable{ProjectID: p.Slug, Key: key, Value: v.Value, UpdatedAt: v.UpdatedAt}
@@ -208,9 +220,6 @@ func (s *Server) putSecret(r *http.Request) (int, any, error) {
 			if cur, err := s.Sealer.Open(old.Sealed, reconcile.SecretContext(p.UID, key)); err == nil && bytes.Equal(cur, []byte(req.Value)) {
 				if old.File != req.File { // same value, delivered the other way
 					old.File, old.UpdatedAt = req.File, time.Now().UTC()
-					if err := s.Reconciler.CheckEnvSize(p); err != nil {
-						return false, invalid(err)
-					}
 					out = secretView(p.Slug, key, old)
 					return true, nil
 				}
@@ -227,9 +236,6 @@ func (s *Server) putSecret(r *http.Request) (int, any, error) {
 			v.Version = old.Version + 1
 		}
 		p.Secrets[key] = v
-		if err := s.Reconciler.CheckEnvSize(p); err != nil {
-			return false, invalid(err)
-		}
 		out = secretView(p.Slug, key, v)
 		return true, nil
 	})
@@ -329,11 +335,6 @@ func (s *Server) putConnection(r *http.Request) (int, any, error) {
 			next = old
 		}
 		p.Connections[name] = next
-		if changed {
-			if err := s.Reconciler.CheckEnvSize(p); err != nil {
-				return false, invalid(err)
-			}
-		}
 		out = connView(p.Slug, name, next)
 		return changed, nil
 	})
