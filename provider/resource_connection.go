@@ -453,15 +453,6 @@ func observedMap(prior types.Map, got map[string]string) types.Map {
 	return types.MapValueMust(types.StringType, elems)
 }
 
-// validateConnectionName is api.ValidateConnectionName with a message that
-// says why a valid-looking name is refused: the variables it becomes.
-func validateConnectionName(s string) error {
-	if err := api.ValidateEnvKey("name", s); err != nil {
-		return err
-	}
-	if err := api.ValidateConnectionName(s); err != nil {
-		up := strings.ToUpper(s)
-		return fmt.Errorf("name %q is reserved: the app would get %s_URL, %s_HOST and the like, which clash with the agent's own variables (%v)", s, up, up, err)
-	}
-	return nil
-}
+// validateConnectionName is api.ValidateConnectionName, whose message names
+// the variable a valid-looking but refused name would become.
+func validateConnectionName(s string) error { return api.ValidateConnectionName(s) }

@@ -54,8 +54,9 @@ const (
 		"name. Names are case-sensitive.\n\n" +
 		"An app's environment has limits, checked before anything changes: one variable holds at most 128 KiB " +
 		"(with its name) and no NUL byte (plan refuses more; a `runtime_secret` with `file = true` can hold it " +
-		"instead), and a project's variables, secrets and connections together take at most 1 MiB (the write that " +
-		"would pass it fails at apply; removing things always works). Near that limit, moving secrets between the " +
+		"instead), and a project's variables, secrets and connections together take at most 1 MiB (a variable hidden " +
+		"by a secret of its name, and Airflow's `AIRFLOW_VAR_` copies, count in full; the write that would pass it fails " +
+		"at apply; removing things always works). Near that limit, moving secrets between the " +
 		"environment and files can take two applies, as Terraform writes them in any order."
 	projectIDDescription = "`id` (slug) of the project the %s belongs to, usually `runtime_project.<name>.id`. " +
 		"Changing it replaces the %s."

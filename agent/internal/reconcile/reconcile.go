@@ -9,12 +9,14 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -494,11 +496,12 @@ func (r *Reconciler) Footprint(p *store.Project) (EnvFootprint, error) {
 func (f EnvFootprint) Grows(before EnvFootprint, slug string) error {
 	if f.MaxSize > api.MaxEnvEntry && f.MaxSize > before.MaxSize {
 		return fmt.Errorf("project %q: the environment variable %s would be %d bytes, more than one variable can hold (%d): "+
-			"shorten what makes it up, or make it a file secret (file = true)", slug, f.Largest, f.MaxSize, api.MaxEnvEntry)
+			"shorten the values that make it up (a secret can be a file instead: file = true)", slug, f.Largest, f.MaxSize, api.MaxEnvEntry)
 	}
 	if f.Total > api.MaxEnvTotal && f.Total > before.Total {
 		return fmt.Errorf("project %q: its variables, secrets and connections would take %d bytes of environment, more than "+
-			"the %d (1 MiB) an app is given: make large secrets files (file = true), or remove some", slug, f.Total, api.MaxEnvTotal)
+			"the %d (1 MiB) an app is given (a variable hidden by a secret of its name, and Airflow's AIRFLOW_VAR_ copies, "+
+			"count in full): make large secrets files (file = true), or remove some", slug, f.Total, api.MaxEnvTotal)
 	}
 	return nil
 }
@@ -612,27 +615,32 @@ func (r *Reconciler) tail(ctx context.Context, p *store.Project, id string) stri
 // redact replaces the project's secret values (secrets, connection
 // passwords, generated secrets) in a message bound for the store, the log,
 // the API or the proxy's error page: errors from Docker quote a container's
-// environment, and apps print theirs. Each value is looked for as it is,
-// as Go and JSON quote it, percent-encoded, and line by line; values shorter than 4 bytes
-// would take ordinary words with them and are left alone.
+// environment, and apps print theirs. Each value is looked for in the forms
+// programs commonly print it in: as it is; Go-, JSON- and ASCII-quoted;
+// percent-encoded (as in <NAME>_URL, and as path and query escaping write
+// it); base64; and line by line; all ignoring case. Values under 4 bytes
+// are left alone: they would take ordinary words with them.
 func (r *Reconciler) redact(p *store.Project, msg string) string {
 	if msg == "" {
 		return msg
 	}
-	var values []string
+	var forms []string
 	add := func(v string) {
-		// As written, Go- and JSON-quoted, and percent-encoded as in a
-		// connection's <NAME>_URL.
-		forms := []string{v, strconv.Quote(v), string(must(json.Marshal(v))), render.Escape(v)}
+		candidates := []string{
+			v, strconv.Quote(v), strconv.QuoteToASCII(v), string(must(json.Marshal(v))),
+			render.Escape(v), url.PathEscape(v), url.QueryEscape(v),
+			base64.StdEncoding.EncodeToString([]byte(v)), base64.RawURLEncoding.EncodeToString([]byte(v)),
+		}
 		for _, line := range strings.Split(v, "\n") {
 			if len(line) >= 8 {
-				forms = append(forms, line)
+				candidates = append(candidates, line)
 			}
 		}
-		for _, f := range forms {
-			f = strings.Trim(f, `"`)
-			if len(f) >= 4 {
-				values = append(values, f)
+		for _, f := range candidates {
+			// A form longer than the message cannot be in it (file
+			// secrets can be 1 MiB; messages are a few lines).
+			if f = strings.Trim(f, `"=`); len(f) >= 4 && len(f) <= len(msg) {
+				forms = append(forms, f)
 			}
 		}
 	}
@@ -653,11 +661,40 @@ func (r *Reconciler) redact(p *store.Project, msg string) string {
 		}
 	}
 	// Longest first, so a value never leaves a piece of itself behind.
-	slices.SortFunc(values, func(a, b string) int { return len(b) - len(a) })
-	for _, v := range values {
-		msg = strings.ReplaceAll(msg, v, "[secret]")
+	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	for _, f := range forms {
+		msg = replaceFold(msg, f, "[secret]")
 	}
 	return msg
+}
+
+// replaceFold replaces every occurrence of old in s, ignoring ASCII case
+// (hex digits are printed either way; other letters keep their bytes).
+func replaceFold(s, old, repl string) string {
+	ls, lo := asciiLower(s), asciiLower(old)
+	var b strings.Builder
+	for {
+		i := strings.Index(ls, lo)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString(repl)
+		s, ls = s[i+len(old):], ls[i+len(lo):]
+	}
+}
+
+// asciiLower lower-cases A-Z only, byte by byte, so offsets stay the same
+// (even in invalid UTF-8, which an app's log may hold).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
 }
 
 func must(b []byte, _ error) []byte { return b }

@@ -2,6 +2,9 @@ package reconcile
 
 import (
 	"bytes"
+	"encoding/base64"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -41,10 +44,16 @@ func TestRedactRemovesSecretValuesInEveryForm(t *testing.T) {
 		"app log: MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
 		"password hunter2-p@ss:w/rd%#é, admin generated-admin-pw",
 		"url: postgresql://analyst:" + render.Escape("hunter2-p@ss:w/rd%#é") + "@db.internal", // as in <NAME>_URL
+		"pathesc: " + url.PathEscape("hunter2-p@ss:w/rd%#é"),
+		"queryesc: " + url.QueryEscape("hunter2-p@ss:w/rd%#é"), // quote_plus
+		"lowerhex: " + strings.ToLower(render.Escape("hunter2-p@ss:w/rd%#é")),
+		"ascii: " + strconv.QuoteToASCII("hunter2-p@ss:w/rd%#é"), // Python's json.dumps
+		"b64: " + base64.StdEncoding.EncodeToString([]byte("hunter2-p@ss:w/rd%#é")),
 		"a short secret stays: no",
+		"invalid UTF-8 \xff\xfe before: hunter2-p@ss:w/rd%#é",
 	}, "\n")
 	got := r.redact(p, msg)
-	for _, leak := range []string{"tok", "quoted", "MIIEvQ", "hunter2", "generated-admin", "%40ss"} {
+	for _, leak := range []string{"tok", "quoted", "MIIEvQ", "hunter2", "generated-admin", "%40ss", "aHVudGVy"} {
 		if strings.Contains(got, leak) {
 			t.Errorf("%q survives redaction:\n%s", leak, got)
 		}
