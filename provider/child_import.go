@@ -1,8 +1,9 @@
 package provider
 
 // Shared parts of the resources that belong to a project (runtime_variable,
-// runtime_secret, runtime_connection): their id, import and the version
-// bookkeeping that detects a secret changed outside Terraform.
+// runtime_secret, runtime_connection): their id, import, the create's
+// existence check, delete, and the version bookkeeping that detects a
+// secret changed outside Terraform.
 
 import (
 	"context"
@@ -14,8 +15,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/runtimeops/terraform-provider-runtime/agent/api"
+	"github.com/runtimeops/terraform-provider-runtime/provider/internal/diags"
 )
 
 // childKind describes one kind of project child for ids, imports and messages.
@@ -78,6 +81,45 @@ func (k childKind) alreadyExists(slug, key string) diag.Diagnostic {
 		fmt.Sprintf("Project %q already has a %s %q on the agent. Import it with `terraform import <address> %s` "+
 			"(or an import block) to manage it with Terraform, or choose another %s.",
 			slug, k.noun, key, childID(slug, key), k.keyAttr))
+}
+
+// checkAbsent turns the error of a create's look-up into its diagnostics:
+// none when the agent has no such child; otherwise that it exists already,
+// or why the look-up failed.
+func (k childKind) checkAbsent(lookupErr error, slug, key string) diag.Diagnostics {
+	switch {
+	case lookupErr == nil:
+		return diag.Diagnostics{k.alreadyExists(slug, key)}
+	case !api.IsNotFound(lookupErr):
+		return diag.Diagnostics{diags.AgentError("Unable to Create "+titleCase(k.noun), fmt.Sprintf("checking %s %q of project %q", k.noun, key, slug), lookupErr)}
+	}
+	return nil
+}
+
+// deleteChild is the Delete of every project child; del is the client's
+// delete for the kind. Not found counts as deleted: deleted already, or its
+// project is gone (which deletes it).
+func (k childKind) deleteChild(ctx context.Context, data *providerData, req resource.DeleteRequest, resp *resource.DeleteResponse,
+	del func(c *api.Client, ctx context.Context, slug, key string) error) {
+	var slug, key types.String
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("project_id"), &slug)...)
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root(k.keyAttr), &key)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client, ds := data.agent()
+	if resp.Diagnostics.Append(ds...); ds.HasError() {
+		return
+	}
+	ctx = tflog.SetField(ctx, "project", slug.ValueString())
+	ctx = tflog.SetField(ctx, k.keyAttr, key.ValueString())
+	defer data.children.forget(slug.ValueString()) // after the write: later reads see it
+	if err := del(client, ctx, slug.ValueString(), key.ValueString()); err != nil && !api.IsNotFound(err) {
+		resp.Diagnostics.Append(diags.AgentError("Unable to Delete "+titleCase(k.noun),
+			fmt.Sprintf("deleting %s %q of project %q", k.noun, key.ValueString(), slug.ValueString()), err))
+		return
+	}
+	tflog.Debug(ctx, "deleted "+k.noun)
 }
 
 // projectMissing is the error of a write to a project the agent does not have.

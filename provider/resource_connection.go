@@ -281,12 +281,8 @@ func (r *connectionResource) Create(ctx context.Context, req resource.CreateRequ
 	ctx = tflog.SetField(ctx, "project", slug)
 	ctx = tflog.SetField(ctx, "connection", name)
 
-	switch _, err := client.GetConnection(ctx, slug, name); {
-	case err == nil:
-		resp.Diagnostics.Append(connKind.alreadyExists(slug, name))
-		return
-	case !api.IsNotFound(err):
-		resp.Diagnostics.Append(diags.AgentError("Unable to Create Connection", fmt.Sprintf("checking connection %q of project %q", name, slug), err))
+	_, err := client.GetConnection(ctx, slug, name)
+	if resp.Diagnostics.Append(connKind.checkAbsent(err, slug, name)...); resp.Diagnostics.HasError() {
 		return
 	}
 	c, ok := r.write(ctx, client, req.Config, slug, name, "Create", resp.Private, &resp.Diagnostics)
@@ -376,24 +372,7 @@ func (r *connectionResource) write(ctx context.Context, client *api.Client, conf
 }
 
 func (r *connectionResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state connectionResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	client, ds := r.data.agent()
-	if resp.Diagnostics.Append(ds...); ds.HasError() {
-		return
-	}
-	slug, name := state.ProjectID.ValueString(), state.Name.ValueString()
-	ctx = tflog.SetField(ctx, "project", slug)
-	ctx = tflog.SetField(ctx, "connection", name)
-	defer r.data.children.forget(slug) // after the write: later reads see it
-	if err := client.DeleteConnection(ctx, slug, name); err != nil && !api.IsNotFound(err) {
-		resp.Diagnostics.Append(diags.AgentError("Unable to Delete Connection", fmt.Sprintf("deleting connection %q of project %q", name, slug), err))
-		return
-	}
-	tflog.Debug(ctx, "deleted connection")
+	connKind.deleteChild(ctx, r.data, req, resp, (*api.Client).DeleteConnection)
 }
 
 // ImportState imports a connection by `<project-slug>/<name>`; its password

@@ -146,19 +146,20 @@ func (r *secretResource) ValidateConfig(ctx context.Context, req resource.Valida
 	if cfg.Key.IsNull() || cfg.Key.IsUnknown() || cfg.File.IsUnknown() {
 		return
 	}
-	summary, check := "Secret Value Cannot Be an Environment Variable", api.ValidateEnvValue
-	if cfg.File.ValueBool() {
+	file := cfg.File.ValueBool()
+	summary := "Secret Value Cannot Be an Environment Variable"
+	if file {
 		if err := api.ValidateSecretFile(cfg.Key.ValueString(), ""); err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("key"), "Invalid File Secret", err.Error()+".")
 			return
 		}
-		summary, check = "Secret Too Large for a File", func(_, key, value string) error { return api.ValidateSecretFile(key, value) }
+		summary = "Secret Too Large for a File"
 	}
 	for attr, v := range map[string]types.String{"value": cfg.Value, "value_wo": cfg.ValueWO} {
 		if v.IsNull() || v.IsUnknown() {
 			continue
 		}
-		if err := check("secret", cfg.Key.ValueString(), v.ValueString()); err != nil {
+		if err := api.ValidateSecretValue(cfg.Key.ValueString(), v.ValueString(), file); err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root(attr), summary, err.Error()+".")
 		}
 	}
@@ -220,12 +221,8 @@ func (r *secretResource) Create(ctx context.Context, req resource.CreateRequest,
 	ctx = tflog.SetField(ctx, "project", slug)
 	ctx = tflog.SetField(ctx, "key", key)
 
-	switch _, err := client.GetSecret(ctx, slug, key); {
-	case err == nil:
-		resp.Diagnostics.Append(secretKind.alreadyExists(slug, key))
-		return
-	case !api.IsNotFound(err):
-		resp.Diagnostics.Append(diags.AgentError("Unable to Create Secret", fmt.Sprintf("checking secret %q of project %q", key, slug), err))
+	_, err := client.GetSecret(ctx, slug, key)
+	if resp.Diagnostics.Append(secretKind.checkAbsent(err, slug, key)...); resp.Diagnostics.HasError() {
 		return
 	}
 	s, ok := r.write(ctx, client, req.Config, slug, key, plan.File.ValueBool(), "Create", resp.Private, &resp.Diagnostics)
@@ -321,24 +318,7 @@ func (r *secretResource) write(ctx context.Context, client *api.Client, config t
 }
 
 func (r *secretResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state secretResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	client, ds := r.data.agent()
-	if resp.Diagnostics.Append(ds...); ds.HasError() {
-		return
-	}
-	slug, key := state.ProjectID.ValueString(), state.Key.ValueString()
-	ctx = tflog.SetField(ctx, "project", slug)
-	ctx = tflog.SetField(ctx, "key", key)
-	defer r.data.children.forget(slug) // after the write: later reads see it
-	if err := client.DeleteSecret(ctx, slug, key); err != nil && !api.IsNotFound(err) {
-		resp.Diagnostics.Append(diags.AgentError("Unable to Delete Secret", fmt.Sprintf("deleting secret %q of project %q", key, slug), err))
-		return
-	}
-	tflog.Debug(ctx, "deleted secret")
+	secretKind.deleteChild(ctx, r.data, req, resp, (*api.Client).DeleteSecret)
 }
 
 // ImportState imports a secret by `<project-slug>/<key>`; its value cannot be

@@ -158,12 +158,8 @@ func (r *variableResource) Create(ctx context.Context, req resource.CreateReques
 	ctx = tflog.SetField(ctx, "project", slug)
 	ctx = tflog.SetField(ctx, "key", key)
 
-	switch _, err := client.GetVariable(ctx, slug, key); {
-	case err == nil:
-		resp.Diagnostics.Append(variableKind.alreadyExists(slug, key))
-		return
-	case !api.IsNotFound(err):
-		resp.Diagnostics.Append(diags.AgentError("Unable to Create Variable", fmt.Sprintf("checking variable %q of project %q", key, slug), err))
+	_, err := client.GetVariable(ctx, slug, key)
+	if resp.Diagnostics.Append(variableKind.checkAbsent(err, slug, key)...); resp.Diagnostics.HasError() {
 		return
 	}
 	defer r.data.children.forget(slug) // after the write: later reads see it
@@ -238,25 +234,7 @@ func (r *variableResource) Update(ctx context.Context, req resource.UpdateReques
 }
 
 func (r *variableResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state variableResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	client, ds := r.data.agent()
-	if resp.Diagnostics.Append(ds...); ds.HasError() {
-		return
-	}
-	slug, key := state.ProjectID.ValueString(), state.Key.ValueString()
-	ctx = tflog.SetField(ctx, "project", slug)
-	ctx = tflog.SetField(ctx, "key", key)
-	// Not found: deleted already, or its project is gone (which deletes it).
-	defer r.data.children.forget(slug) // after the write: later reads see it
-	if err := client.DeleteVariable(ctx, slug, key); err != nil && !api.IsNotFound(err) {
-		resp.Diagnostics.Append(diags.AgentError("Unable to Delete Variable", fmt.Sprintf("deleting variable %q of project %q", key, slug), err))
-		return
-	}
-	tflog.Debug(ctx, "deleted variable")
+	variableKind.deleteChild(ctx, r.data, req, resp, (*api.Client).DeleteVariable)
 }
 
 // ImportState imports a variable by `<project-slug>/<key>`.

@@ -85,6 +85,16 @@ func ValidateEnvValue(what, key, value string) error {
 	return nil
 }
 
+// ValidateSecretValue checks a secret's value the way it reaches the app:
+// as a file (ValidateSecretFile) or as an environment variable
+// (ValidateEnvValue).
+func ValidateSecretValue(key, value string, file bool) error {
+	if file {
+		return ValidateSecretFile(key, value)
+	}
+	return ValidateEnvValue("secret", key, value)
+}
+
 // ValidateSecretFile checks a file secret: the <KEY>_FILE variable it sets
 // must not be a name the agent owns, and its value must fit.
 func ValidateSecretFile(key, value string) error {

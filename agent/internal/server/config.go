@@ -200,11 +200,7 @@ func (s *Server) putSecret(r *http.Request) (int, any, error) {
 	if err := decode(r, &req); err != nil {
 		return 0, nil, err
 	}
-	check := api.ValidateEnvValue
-	if req.File {
-		check = func(_, key, value string) error { return api.ValidateSecretFile(key, value) }
-	}
-	if err := check("secret", key, req.Value); err != nil {
+	if err := api.ValidateSecretValue(key, req.Value, req.File); err != nil {
 		return 0, nil, invalid(err)
 	}
 	var out api.Secret
