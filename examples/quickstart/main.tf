@@ -3,7 +3,9 @@
 #   export RUNTIME_ENDPOINT=http://127.0.0.1:7788  RUNTIME_TOKEN=...
 #   terraform init && terraform apply -var git_url=git@github.com:acme/sales.git
 #
-# `make demo` runs this against a local agent and a local demo repository.
+# `make demo` runs this against a local agent and a local demo repository,
+# with the provider built from this repository (dev_overrides: no terraform
+# init there).
 
 terraform {
   required_providers {
